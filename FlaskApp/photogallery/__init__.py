@@ -1,0 +1,75 @@
+"""A photo gallery that labels what is in each picture."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import backends, cli
+from .settings import ConfigError, Settings, load_settings
+from .web import api, auth, errors, gallery, health, media, upload
+from .web.csrf import csrf
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
+    """Build the app: settings → logging → adapters → extensions → blueprints → errors → CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = load_settings(os.environ, test_config, app.instance_path)
+    configure(app, settings)
+    configure_logging(settings)
+    backends.init_app(app, settings)
+    register_extensions(app)
+    register_blueprints(app)
+    errors.register(app)
+    cli.register(app)
+    return app
+
+
+def configure(app: Flask, settings: Settings) -> None:
+    https = bool(settings.base_url and settings.base_url.startswith("https://"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        # Multipart framing adds a little; the per-photo limit is what a person reads about.
+        MAX_CONTENT_LENGTH=settings.max_upload_mb * 1024 * 1024 + 64 * 1024,
+        MAX_UPLOAD_MB=settings.max_upload_mb,
+        ALLOW_SIGNUP=settings.allow_signup and "local" in settings.auth,
+        COGNITO_ENABLED="cognito" in settings.auth,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        REMEMBER_COOKIE_SECURE=https,
+        PREFERRED_URL_SCHEME="https" if https else "http",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session: a form left open for hours still works
+        PHOTOS_SETTINGS=settings,
+    )
+    if settings.proxy_count:
+        # Behind an ALB (and nginx): trust that many hops for scheme, host and client address.
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+
+def configure_logging(settings: Settings) -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("photogallery").setLevel(settings.log_level)
+
+
+def register_extensions(app: Flask) -> None:
+    csrf.init_app(app)
+    csrf.exempt(api.bp)  # the API checks CSRF itself, only for cookie-authenticated calls
+    auth.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    for blueprint in (auth.bp, gallery.bp, upload.bp, api.bp, health.bp, media.bp):
+        app.register_blueprint(blueprint)

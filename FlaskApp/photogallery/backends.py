@@ -1,0 +1,97 @@
+"""The one place that builds adapters from settings, once per process (in the app factory)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from sqlalchemy import Engine
+
+from .data.db import make_engine
+from .labelers.base import Labeler
+from .queue.base import LabelQueue
+from .settings import Settings
+from .storage.base import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Backends:
+    """What the services work with; built from settings, shared by every request."""
+
+    settings: Settings
+    engine: Engine
+    store: Store
+    labeler: Labeler | None
+    queue: LabelQueue
+
+
+def build_store(settings: Settings) -> Store:
+    if settings.storage == "s3":
+        from .storage.s3 import S3Store  # boto3 only when S3 is used
+
+        return S3Store(
+            settings.photos_bucket,
+            prefix=settings.s3_prefix,
+            region=settings.aws_region or "",
+            endpoint_url=settings.s3_endpoint_url,
+            url_expires=settings.url_expires,
+            sse=settings.s3_sse,
+            kms_key_id=settings.s3_kms_key_id,
+        )
+    from .storage.local import LocalStore
+
+    return LocalStore(
+        settings.photos_dir, secret=settings.secret_key, url_expires=settings.url_expires
+    )
+
+
+def build_labeler(settings: Settings) -> Labeler | None:
+    if settings.labeler == "none":
+        return None
+    if settings.labeler == "rekognition":
+        from .labelers.rekognition import RekognitionLabeler
+
+        return RekognitionLabeler(
+            region=settings.aws_region or "",
+            min_confidence=settings.label_min_confidence,
+            max_labels=settings.label_max_labels,
+        )
+    from .labelers.onnx import OnnxLabeler
+
+    return OnnxLabeler(
+        min_confidence=settings.label_min_confidence, max_labels=settings.label_max_labels
+    )
+
+
+def build_queue(settings: Settings, app: Flask) -> LabelQueue:
+    if settings.label_queue == "sqs":
+        from .queue.sqs import SqsQueue
+
+        return SqsQueue(settings.sqs_queue_url, region=settings.aws_region or "")
+    from .queue.inline import InlineQueue
+    from .services.labeling import label_photo_with_retries
+
+    def handle(photo_id: int) -> None:
+        with app.app_context():
+            label_photo_with_retries(get_backends(), photo_id)
+
+    return InlineQueue(handle)
+
+
+def init_app(app: Flask, settings: Settings) -> Backends:
+    backends = Backends(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        store=build_store(settings),
+        labeler=build_labeler(settings),
+        queue=build_queue(settings, app),
+    )
+    app.extensions["photogallery"] = backends
+    return backends
+
+
+def get_backends() -> Backends:
+    return current_app.extensions["photogallery"]

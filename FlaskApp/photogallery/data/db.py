@@ -1,0 +1,49 @@
+"""The database engine: pooled, pre-pinged, one per process."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseError(Exception):
+    """The database is unreachable or refused the request."""
+
+
+def make_engine(url: str) -> Engine:
+    """SQLite gets WAL and foreign keys; MySQL gets pre-ping and recycling for RDS fail-overs."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,  # a connection dropped by an RDS restart is replaced, not used
+        pool_recycle=280,  # below MySQL's and proxies' idle timeouts
+        pool_size=5,
+        max_overflow=10,
+        pool_timeout=10,
+        connect_args={"connection_timeout": 5},
+    )
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for the uploader
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def check(engine: Engine) -> None:
+    """Raise DatabaseError unless a trivial query answers (for /ready)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not ready"
+        raise DatabaseError(f"database unreachable: {type(exc).__name__}") from exc

@@ -1,0 +1,54 @@
+"""Plain records the data layer returns; no SQL lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    provider: str
+    subject: str
+    username: str
+    email: str | None
+    display_name: str | None
+    password_hash: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PhotoLabel:
+    name: str
+    confidence: float
+    parents: tuple[str, ...] = ()
+    source: str = "model"
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    owner_id: int
+    original_key: str
+    thumbnail_key: str
+    preview_key: str
+    original_filename: str
+    content_type: str
+    byte_size: int
+    width: int
+    height: int
+    sha256: str
+    description: str
+    taken_at: datetime | None
+    created_at: datetime
+    label_status: str
+    label_attempts: int
+    label_error: str | None
+    label_model: str | None
+    labeled_at: datetime | None
+    labels: tuple[PhotoLabel, ...] = field(default=())
+
+    @property
+    def keys(self) -> tuple[str, str, str]:
+        return (self.original_key, self.thumbnail_key, self.preview_key)

@@ -1,0 +1,218 @@
+"""SQL for photos, their labels and the search index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import terms as search_terms
+from .models import Photo, PhotoLabel
+from .schema import photo_labels, photo_terms, photos
+
+Cursor = tuple[datetime, int]  # (created_at, id) of the last photo of the previous page
+
+
+class DuplicatePhoto(Exception):
+    """The owner already has a photo with these exact bytes."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def add_photo(conn: Connection, **values: object) -> Photo:
+    values.setdefault("created_at", now())
+    values.setdefault("description", "")
+    values.update(label_status="pending", label_attempts=0)
+    try:
+        with conn.begin_nested():
+            result = conn.execute(insert(photos).values(**values))
+    except IntegrityError as exc:
+        raise DuplicatePhoto(values.get("sha256")) from exc
+    photo_id = result.inserted_primary_key[0]
+    _replace_terms(conn, photo_id)
+    return get_photo(conn, photo_id)
+
+
+def get_photo(conn: Connection, photo_id: int, owner_id: int | None = None) -> Photo | None:
+    query = select(photos).where(photos.c.id == photo_id)
+    if owner_id is not None:
+        query = query.where(photos.c.owner_id == owner_id)
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    return _with_labels(conn, [row])[0]
+
+
+def find_by_sha256(conn: Connection, owner_id: int, sha256: str) -> Photo | None:
+    query = select(photos.c.id).where(photos.c.owner_id == owner_id, photos.c.sha256 == sha256)
+    photo_id = conn.execute(query).scalar()
+    return get_photo(conn, photo_id) if photo_id else None
+
+
+def list_photos(
+    conn: Connection,
+    owner_id: int,
+    *,
+    before: Cursor | None = None,
+    limit: int = 48,
+    query_terms: Sequence[str] = (),
+) -> list[Photo]:
+    """One page of an owner's photos, newest first, optionally only those with every term."""
+    if query_terms:
+        stmt = _search_query(owner_id, query_terms, before)
+    else:
+        stmt = select(photos).where(photos.c.owner_id == owner_id)
+        if before:
+            stmt = stmt.where(_before(photos.c.created_at, photos.c.id, before))
+        stmt = stmt.order_by(photos.c.created_at.desc(), photos.c.id.desc())
+    return _with_labels(conn, conn.execute(stmt.limit(limit)).all())
+
+
+def _before(created_col, id_col, cursor: Cursor):
+    """Rows strictly older than the cursor, written so both SQLite and MySQL range-scan."""
+    created_at, photo_id = cursor
+    return and_(created_col <= created_at, or_(created_col < created_at, id_col < photo_id))
+
+
+def _search_query(owner_id: int, query_terms: Sequence[str], before: Cursor | None):
+    first = photo_terms.alias("t0")
+    stmt = (
+        select(photos)
+        .join(first, first.c.photo_id == photos.c.id)
+        .where(first.c.owner_id == owner_id, first.c.term == query_terms[0])
+    )
+    for i, term in enumerate(query_terms[1:], start=1):
+        other = photo_terms.alias(f"t{i}")
+        stmt = stmt.where(
+            exists().where(
+                other.c.owner_id == owner_id,
+                other.c.term == term,
+                other.c.created_at == first.c.created_at,
+                other.c.photo_id == first.c.photo_id,
+            )
+        )
+    if before:
+        stmt = stmt.where(_before(first.c.created_at, first.c.photo_id, before))
+    return stmt.order_by(first.c.created_at.desc(), first.c.photo_id.desc())
+
+
+def _with_labels(conn: Connection, rows: Sequence) -> list[Photo]:
+    """Attach labels to a page of photos with one query."""
+    ids = [row.id for row in rows]
+    labels: dict[int, list[PhotoLabel]] = {i: [] for i in ids}
+    if ids:
+        query = (
+            select(photo_labels)
+            .where(photo_labels.c.photo_id.in_(ids))
+            .order_by(photo_labels.c.confidence.desc(), photo_labels.c.name)
+        )
+        for r in conn.execute(query):
+            parents = tuple(p for p in r.parents.split("|") if p)
+            labels[r.photo_id].append(PhotoLabel(r.name, r.confidence, parents, r.source))
+    return [Photo(**row._mapping, labels=tuple(labels[row.id])) for row in rows]
+
+
+def update_description(conn: Connection, photo_id: int, description: str) -> None:
+    conn.execute(update(photos).where(photos.c.id == photo_id).values(description=description))
+    _replace_terms(conn, photo_id)
+
+
+def delete_photo(conn: Connection, photo_id: int) -> None:
+    # Explicit child deletes: MySQL and SQLite both cascade, but not every SQLite connection
+    # has foreign keys on (e.g. an operator's sqlite3 shell).
+    conn.execute(delete(photo_terms).where(photo_terms.c.photo_id == photo_id))
+    conn.execute(delete(photo_labels).where(photo_labels.c.photo_id == photo_id))
+    conn.execute(delete(photos).where(photos.c.id == photo_id))
+
+
+def set_labels(
+    conn: Connection,
+    photo_id: int,
+    labels: Iterable[PhotoLabel],
+    *,
+    model: str,
+) -> None:
+    """Replace the model's labels (keeping the owner's own) and mark the photo labelled."""
+    conn.execute(
+        delete(photo_labels).where(
+            photo_labels.c.photo_id == photo_id, photo_labels.c.source == "model"
+        )
+    )
+    kept = {r.name.casefold() for r in _label_rows(conn, photo_id)}
+    rows = [
+        dict(
+            photo_id=photo_id,
+            name=label.name[:100],
+            confidence=round(float(label.confidence), 3),
+            parents="|".join(label.parents)[:500],
+            source="model",
+        )
+        for label in _unique(labels)
+        if label.name.casefold() not in kept
+    ]
+    if rows:
+        conn.execute(insert(photo_labels), rows)
+    conn.execute(
+        update(photos)
+        .where(photos.c.id == photo_id)
+        .values(label_status="done", label_error=None, label_model=model[:100], labeled_at=now())
+    )
+    _replace_terms(conn, photo_id)
+
+
+def _unique(labels: Iterable[PhotoLabel]) -> list[PhotoLabel]:
+    seen: dict[str, PhotoLabel] = {}
+    for label in labels:
+        seen.setdefault(label.name.casefold(), label)
+    return list(seen.values())
+
+
+def _label_rows(conn: Connection, photo_id: int):
+    return conn.execute(select(photo_labels).where(photo_labels.c.photo_id == photo_id)).all()
+
+
+def mark_label_attempt(conn: Connection, photo_id: int, *, error: str, final: bool) -> None:
+    """Record a failed labeling attempt; ``final`` turns the status to failed."""
+    values: dict[str, object] = {
+        "label_attempts": photos.c.label_attempts + 1,
+        "label_error": error[:500],
+    }
+    if final:
+        values["label_status"] = "failed"
+    conn.execute(update(photos).where(photos.c.id == photo_id).values(**values))
+
+
+def list_photo_ids(conn: Connection, *, status: str | None = None, limit: int = 1000) -> list[int]:
+    query = select(photos.c.id).order_by(photos.c.id).limit(limit)
+    if status:
+        query = query.where(photos.c.label_status == status)
+    return list(conn.execute(query).scalars())
+
+
+def _replace_terms(conn: Connection, photo_id: int) -> None:
+    """Rebuild a photo's search terms from its description and labels."""
+    photo = conn.execute(
+        select(photos.c.owner_id, photos.c.created_at, photos.c.description).where(
+            photos.c.id == photo_id
+        )
+    ).first()
+    names: list[str] = []
+    for r in _label_rows(conn, photo_id):
+        names.append(r.name)
+        names.extend(p for p in r.parents.split("|") if p)
+    found = search_terms.photo_terms(photo.description, names)
+    conn.execute(delete(photo_terms).where(photo_terms.c.photo_id == photo_id))
+    if found:
+        conn.execute(
+            insert(photo_terms),
+            [
+                dict(
+                    owner_id=photo.owner_id, term=t, created_at=photo.created_at, photo_id=photo_id
+                )
+                for t in sorted(found)
+            ],
+        )

@@ -1,0 +1,106 @@
+"""SQL for users and personal API tokens."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .models import User
+from .schema import api_tokens, users
+
+
+class UsernameTaken(Exception):
+    """Another account of the same provider already has that username."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _user(row) -> User | None:
+    return User(**row._mapping) if row else None
+
+
+def add_user(
+    conn: Connection,
+    *,
+    provider: str,
+    subject: str,
+    username: str,
+    email: str | None = None,
+    display_name: str | None = None,
+    password_hash: str | None = None,
+) -> User:
+    values = dict(
+        provider=provider,
+        subject=subject,
+        username=username,
+        email=email,
+        display_name=display_name,
+        password_hash=password_hash,
+        created_at=_now(),
+    )
+    try:
+        with conn.begin_nested():
+            result = conn.execute(insert(users).values(**values))
+    except IntegrityError as exc:
+        raise UsernameTaken(username) from exc
+    return User(id=result.inserted_primary_key[0], **values)
+
+
+def get_user(conn: Connection, user_id: int) -> User | None:
+    return _user(conn.execute(select(users).where(users.c.id == user_id)).first())
+
+
+def get_user_by_subject(conn: Connection, provider: str, subject: str) -> User | None:
+    query = select(users).where(users.c.provider == provider, users.c.subject == subject)
+    return _user(conn.execute(query).first())
+
+
+def get_local_user(conn: Connection, username: str) -> User | None:
+    query = select(users).where(users.c.provider == "local", users.c.username == username)
+    return _user(conn.execute(query).first())
+
+
+def update_user(conn: Connection, user_id: int, **values: str | None) -> None:
+    conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+
+def add_token(conn: Connection, user_id: int, token_hash: str, name: str) -> int:
+    result = conn.execute(
+        insert(api_tokens).values(
+            user_id=user_id, token_hash=token_hash, name=name, created_at=_now()
+        )
+    )
+    return result.inserted_primary_key[0]
+
+
+def get_user_by_token(conn: Connection, token_hash: str) -> User | None:
+    query = select(users).join(api_tokens).where(api_tokens.c.token_hash == token_hash)
+    return _user(conn.execute(query).first())
+
+
+def touch_token(conn: Connection, token_hash: str) -> None:
+    conn.execute(
+        update(api_tokens).where(api_tokens.c.token_hash == token_hash).values(last_used_at=_now())
+    )
+
+
+def list_tokens(conn: Connection, user_id: int) -> list[dict]:
+    query = (
+        select(
+            api_tokens.c.id, api_tokens.c.name, api_tokens.c.created_at, api_tokens.c.last_used_at
+        )
+        .where(api_tokens.c.user_id == user_id)
+        .order_by(api_tokens.c.id.desc())
+    )
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def delete_token(conn: Connection, user_id: int, token_id: int) -> bool:
+    result = conn.execute(
+        api_tokens.delete().where(api_tokens.c.id == token_id, api_tokens.c.user_id == user_id)
+    )
+    return result.rowcount > 0

@@ -1,0 +1,41 @@
+"""InlineQueue: label jobs run in a background thread of this process, after the response."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+from .base import LabelHandler
+
+log = logging.getLogger(__name__)
+
+
+class InlineQueue:
+    """One worker thread, created lazily (so after uWSGI forks), so uploads never wait."""
+
+    def __init__(self, handler: LabelHandler, *, workers: int = 1) -> None:
+        self._handler = handler
+        self._workers = workers
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._pending: set[Future] = set()
+
+    def enqueue(self, photo_id: int) -> None:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="labeler")
+            future = self._executor.submit(self._run, photo_id)
+            self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+
+    def _run(self, photo_id: int) -> None:
+        try:
+            self._handler(photo_id)
+        except Exception:  # a job's failure must not kill the worker thread
+            log.exception("labeling photo %s failed", photo_id)
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued job is done (tests, and a graceful shutdown)."""
+        _done, not_done = wait(list(self._pending), timeout=timeout)
+        return not not_done

@@ -1,0 +1,98 @@
+"""Local accounts and personal API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..backends import Backends
+from ..data import users as user_data
+from ..data.models import User
+from .errors import InvalidInput
+
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
+MIN_PASSWORD = 8
+TOKEN_PREFIX = "pg_"  # noqa: S105 - a marker, not a secret
+# Checked against when a username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+class SignupClosed(Exception):
+    """Sign-up is turned off (ALLOW_SIGNUP=false)."""
+
+
+def create_local_user(
+    backends: Backends, username: str, password: str, *, check_signup: bool = True
+) -> User:
+    if check_signup and not backends.settings.allow_signup:
+        raise SignupClosed()
+    username = (username or "").strip()
+    if not USERNAME.match(username):
+        raise InvalidInput(
+            "a username is 3 to 150 letters, digits or . _ @ + - (starting with a letter or digit)"
+        )
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+    with backends.engine.begin() as conn:
+        try:
+            return user_data.add_user(
+                conn,
+                provider="local",
+                subject=username,
+                username=username,
+                display_name=username,
+                password_hash=generate_password_hash(password),
+            )
+        except user_data.UsernameTaken:
+            raise InvalidInput(f"the username {username} is taken") from None
+
+
+def authenticate(backends: Backends, username: str, password: str) -> User | None:
+    """The local user with these credentials, or None."""
+    with backends.engine.connect() as conn:
+        user = user_data.get_local_user(conn, (username or "").strip())
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+def get_user(backends: Backends, user_id: int) -> User | None:
+    with backends.engine.connect() as conn:
+        return user_data.get_user(conn, user_id)
+
+
+def create_api_token(backends: Backends, user_id: int, name: str = "API token") -> str:
+    """A new personal token; only its hash is kept, so it is shown once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    name = (name or "").strip()[:100] or "API token"
+    with backends.engine.begin() as conn:
+        user_data.add_token(conn, user_id, _hash(token), name)
+    return token
+
+
+def user_for_token(backends: Backends, token: str) -> User | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    with backends.engine.begin() as conn:
+        user = user_data.get_user_by_token(conn, _hash(token))
+        if user:
+            user_data.touch_token(conn, _hash(token))
+    return user
+
+
+def list_api_tokens(backends: Backends, user_id: int) -> list[dict]:
+    with backends.engine.connect() as conn:
+        return user_data.list_tokens(conn, user_id)
+
+
+def revoke_api_token(backends: Backends, user_id: int, token_id: int) -> bool:
+    with backends.engine.begin() as conn:
+        return user_data.delete_token(conn, user_id, token_id)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,108 @@
+"""Browsing one person's photos: pages, search, one photo, edits and deletes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..backends import Backends
+from ..data import photos as photo_data
+from ..data import terms
+from ..data.models import Photo
+from ..storage.base import StorageError
+from .errors import InvalidInput, NotFound, UploadRejected
+from .uploads import clean_description
+
+log = logging.getLogger(__name__)
+MAX_QUERY_WORDS = 8
+
+
+@dataclass(frozen=True)
+class Page:
+    photos: list[Photo]
+    next_cursor: str | None
+
+
+def list_photos(
+    backends: Backends,
+    owner_id: int,
+    *,
+    query: str = "",
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> Page:
+    """A page of photos, newest first; ``query`` keeps those matching every word."""
+    limit = limit or backends.settings.page_size
+    if not 1 <= limit <= 500:
+        raise InvalidInput("limit must be between 1 and 500")
+    query_terms = terms.words(query)[:MAX_QUERY_WORDS]
+    before = decode_cursor(cursor) if cursor else None
+    with backends.engine.connect() as conn:
+        found = photo_data.list_photos(
+            conn, owner_id, before=before, limit=limit + 1, query_terms=query_terms
+        )
+    more = len(found) > limit
+    found = found[:limit]
+    return Page(found, encode_cursor(found[-1]) if more else None)
+
+
+def get_photo(backends: Backends, owner_id: int, photo_id: int) -> Photo:
+    with backends.engine.connect() as conn:
+        photo = photo_data.get_photo(conn, photo_id, owner_id)
+    if photo is None:
+        raise NotFound(photo_id)
+    return photo
+
+
+def update_description(backends: Backends, owner_id: int, photo_id: int, text: str) -> Photo:
+    try:
+        description = clean_description(text)
+    except UploadRejected as exc:
+        raise InvalidInput(exc.reason) from None
+    with backends.engine.begin() as conn:
+        if photo_data.get_photo(conn, photo_id, owner_id) is None:
+            raise NotFound(photo_id)
+        photo_data.update_description(conn, photo_id, description)
+    return get_photo(backends, owner_id, photo_id)
+
+
+def delete_photo(backends: Backends, owner_id: int, photo_id: int) -> None:
+    """Remove the row (and its labels), then every stored object of the photo."""
+    with backends.engine.begin() as conn:
+        photo = photo_data.get_photo(conn, photo_id, owner_id)
+        if photo is None:
+            raise NotFound(photo_id)
+        photo_data.delete_photo(conn, photo_id)
+    # Row first: a failed object delete leaves an orphan object (found by the consistency
+    # check), never a row pointing at a missing object.
+    for key in photo.keys:
+        try:
+            backends.store.delete(key)
+        except StorageError:
+            log.exception("photo %s deleted but object %s remains", photo_id, key)
+
+
+def photo_urls(backends: Backends, photo: Photo) -> dict[str, str]:
+    store = backends.store
+    return {
+        "thumbnail": store.url(photo.thumbnail_key),
+        "preview": store.url(photo.preview_key),
+        "original": store.url(photo.original_key, download_name=photo.original_filename),
+    }
+
+
+def encode_cursor(photo: Photo) -> str:
+    raw = f"{photo.created_at.isoformat()}|{photo.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, photo_id = raw.split("|")
+        return datetime.fromisoformat(created), int(photo_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("the page cursor is not valid; start from the first page") from None

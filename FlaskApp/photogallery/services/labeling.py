@@ -1,0 +1,62 @@
+"""Labeling: run the labeler on a photo's preview, record labels, retry with backoff."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ..backends import Backends
+from ..data import photos as photo_data
+from ..data.models import PhotoLabel
+from ..labelers.base import LabelerError
+from ..storage.base import StorageError
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 4
+BACKOFF_SECONDS = (2.0, 8.0, 30.0)
+
+
+def label_photo(backends: Backends, photo_id: int) -> str:
+    """Label one photo once; return its new status. Raise LabelerError when worth retrying."""
+    if backends.labeler is None:
+        return "pending"
+    with backends.engine.connect() as conn:
+        photo = photo_data.get_photo(conn, photo_id)
+    if photo is None:
+        return "gone"  # deleted before its job ran: nothing to do
+    try:
+        with backends.store.open(photo.preview_key) as f:
+            image = f.read()
+        result = backends.labeler.detect_labels(image, key=photo.preview_key)
+    except (LabelerError, StorageError) as exc:
+        retryable = getattr(exc, "retryable", True)
+        final = not retryable or photo.label_attempts + 1 >= MAX_ATTEMPTS
+        with backends.engine.begin() as conn:
+            photo_data.mark_label_attempt(conn, photo_id, error=str(exc), final=final)
+        log.warning(
+            "labeling photo %s failed (%s): %s", photo_id, "final" if final else "will retry", exc
+        )
+        if final:
+            return "failed"
+        raise
+    labels = [PhotoLabel(lb.name, lb.confidence, lb.parents) for lb in result.labels]
+    with backends.engine.begin() as conn:
+        if photo_data.get_photo(conn, photo_id) is None:
+            return "gone"
+        photo_data.set_labels(conn, photo_id, labels, model=result.model_version)
+    log.info("labelled photo %s: %d labels", photo_id, len(labels))
+    return "done"
+
+
+def label_photo_with_retries(
+    backends: Backends, photo_id: int, *, backoff: tuple[float, ...] = BACKOFF_SECONDS
+) -> str:
+    """Label in-process, sleeping between retryable failures (the inline queue's worker)."""
+    for delay in (*backoff, None):
+        try:
+            return label_photo(backends, photo_id)
+        except (LabelerError, StorageError):
+            if delay is None:
+                break
+            time.sleep(delay)
+    return "failed"

@@ -1,0 +1,138 @@
+"""Upload: validate → store original, preview, thumbnail → commit the row → queue labeling."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import secrets
+import unicodedata
+from typing import BinaryIO
+
+from .. import images
+from ..backends import Backends
+from ..data import photos as photo_data
+from ..data.models import Photo
+from ..queue.base import QueueError
+from ..storage.base import StorageError
+from .errors import DuplicateUpload, UploadRejected
+
+log = logging.getLogger(__name__)
+MAX_DESCRIPTION = 2000
+
+
+def add_photo(
+    backends: Backends, owner_id: int, fileobj: BinaryIO, filename: str, description: str = ""
+) -> Photo:
+    """Store one uploaded photo; raise UploadRejected (or DuplicateUpload) with a reason."""
+    name = clean_filename(filename)
+    sha256, size = _digest(fileobj)
+    if size == 0:
+        raise UploadRejected(f"{name} is empty")
+    existing = _find_duplicate(backends, owner_id, sha256)
+    if existing:
+        raise DuplicateUpload(f"{name} is already in your gallery", existing.id)
+    try:
+        image = images.process(fileobj, max_pixels=backends.settings.max_image_megapixels * 10**6)
+    except images.ImageRejected as exc:
+        raise UploadRejected(f"{name} {exc}") from None
+    photo = _store_and_record(backends, owner_id, fileobj, name, size, sha256, image, description)
+    _queue_labeling(backends, photo.id)
+    return photo
+
+
+def _store_and_record(backends, owner_id, fileobj, name, size, sha256, image, description):
+    token = secrets.token_hex(12)
+    base = f"u{owner_id}/{token}"
+    keys = {
+        "original_key": f"{base}/original.{image.extension}",
+        "preview_key": f"{base}/preview.jpg",
+        "thumbnail_key": f"{base}/thumbnail.jpg",
+    }
+    stored: list[str] = []
+    try:
+        fileobj.seek(0)
+        _save(backends, stored, keys["original_key"], fileobj, image.content_type, name)
+        for kind, rendition in (("preview_key", image.preview), ("thumbnail_key", image.thumbnail)):
+            _save(backends, stored, keys[kind], io.BytesIO(rendition.data), "image/jpeg", None)
+        with backends.engine.begin() as conn:
+            return photo_data.add_photo(
+                conn,
+                owner_id=owner_id,
+                original_filename=name,
+                content_type=image.content_type,
+                byte_size=size,
+                width=image.width,
+                height=image.height,
+                sha256=sha256,
+                description=clean_description(description),
+                taken_at=image.taken_at,
+                **keys,
+            )
+    except photo_data.DuplicatePhoto:
+        _remove(backends, stored)  # a concurrent upload of the same bytes won the race
+        existing = _find_duplicate(backends, owner_id, sha256)
+        raise DuplicateUpload(
+            f"{name} is already in your gallery", existing.id if existing else 0
+        ) from None
+    except BaseException:
+        _remove(backends, stored)  # nothing half-made is left behind
+        raise
+
+
+def _save(backends, stored, key, fileobj, content_type, download_name) -> None:
+    try:
+        backends.store.save(key, fileobj, content_type=content_type, download_name=download_name)
+    except StorageError:
+        log.exception("storing %s failed", key)
+        raise
+    stored.append(key)
+
+
+def _remove(backends: Backends, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            backends.store.delete(key)
+        except StorageError:
+            log.exception("could not remove %s after a failed upload; it is an orphan now", key)
+
+
+def _queue_labeling(backends: Backends, photo_id: int) -> None:
+    if backends.labeler is None and backends.settings.label_queue == "inline":
+        return
+    try:
+        backends.queue.enqueue(photo_id)
+    except QueueError:
+        # The photo is safe and stays "pending"; `flask labels relabel --pending` picks it up.
+        log.exception("could not queue labeling of photo %s", photo_id)
+
+
+def _find_duplicate(backends: Backends, owner_id: int, sha256: str) -> Photo | None:
+    with backends.engine.connect() as conn:
+        return photo_data.find_by_sha256(conn, owner_id, sha256)
+
+
+def _digest(fileobj: BinaryIO) -> tuple[str, int]:
+    fileobj.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := fileobj.read(1024 * 1024):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def clean_filename(filename: str | None) -> str:
+    """A display name: no path, no control characters, at most 255 characters."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(
+        c for c in unicodedata.normalize("NFC", name) if unicodedata.category(c)[0] != "C"
+    )
+    return name.strip()[:255] or "photo"
+
+
+def clean_description(text: str | None) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_DESCRIPTION:
+        raise UploadRejected(f"the description is longer than {MAX_DESCRIPTION} characters")
+    return text

@@ -1,0 +1,302 @@
+"""Settings: read once in the app factory from the environment, an optional app.ini, and overrides.
+
+Every value is taken literally (no ``%`` interpolation), so passwords with ``%o``, ``$``, ``#``,
+``;`` or quotes survive. Problems are collected and reported together, each naming its setting.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+APP_DIR = Path(__file__).resolve().parent.parent  # FlaskApp/
+INI_SECTION = "photos"
+
+
+class ConfigError(click.ClickException):
+    """One or more settings are missing or invalid (a ClickException: the CLI prints it cleanly)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"The app cannot start; fix these settings:\n{lines}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the app uses, validated."""
+
+    secret_key: str
+    database_url: str
+    storage: str = "local"
+    photos_dir: str = ""
+    photos_bucket: str = ""
+    s3_prefix: str = ""
+    s3_endpoint_url: str | None = None
+    s3_sse: str = "AES256"
+    s3_kms_key_id: str | None = None
+    aws_region: str | None = None
+    url_expires: int = 3600
+    labeler: str = "onnx"
+    label_min_confidence: float = 55.0
+    label_max_labels: int = 10
+    label_queue: str = "inline"
+    sqs_queue_url: str = ""
+    auth: frozenset[str] = frozenset({"local"})
+    allow_signup: bool = True
+    cognito: dict[str, str] = field(default_factory=dict)
+    base_url: str | None = None
+    proxy_count: int = 0
+    max_upload_mb: int = 50
+    max_image_megapixels: int = 150
+    page_size: int = 48
+    log_level: str = "INFO"
+    testing: bool = False
+
+
+def load_settings(
+    environ: Mapping[str, str], overrides: Mapping[str, object] | None, instance_path: str
+) -> Settings:
+    """Merge environment, app.ini and overrides; raise ConfigError naming every bad setting."""
+    raw = _read_sources(environ, overrides)
+    reader = _Reader(raw)
+    settings = _build(reader, instance_path)
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return settings
+
+
+def _read_sources(environ: Mapping[str, str], overrides: Mapping[str, object] | None) -> dict:
+    raw: dict[str, object] = {}
+    ini_path = (overrides or {}).get("PHOTOS_CONFIG") or environ.get("PHOTOS_CONFIG")
+    default_ini = APP_DIR / "app.ini"
+    if ini_path or default_ini.exists():
+        raw.update(_read_ini(Path(str(ini_path or default_ini)), explicit=bool(ini_path)))
+    raw.update({k: v for k, v in environ.items() if k.isupper()})
+    raw.update(overrides or {})
+    return raw
+
+
+def _read_ini(path: Path, *, explicit: bool) -> dict[str, str]:
+    """Read ``[photos]`` of an ini file, with ``%`` taken literally."""
+    if not path.is_file():
+        if explicit:
+            raise ConfigError([f"PHOTOS_CONFIG: no file at {path}"])
+        return {}
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str.upper  # keys read like the environment variables
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        raise ConfigError([f"PHOTOS_CONFIG: {path} is not a valid ini file ({exc})"]) from exc
+    if not parser.has_section(INI_SECTION):
+        raise ConfigError([f"PHOTOS_CONFIG: {path} has no [{INI_SECTION}] section"])
+    return dict(parser.items(INI_SECTION))
+
+
+class _Reader:
+    """Typed access to raw values that records problems instead of raising at the first one."""
+
+    def __init__(self, raw: Mapping[str, object]) -> None:
+        self.raw = raw
+        self.problems: list[str] = []
+
+    def str(self, name: str, default: str = "") -> str:
+        value = self.raw.get(name)
+        return default if value is None or str(value).strip() == "" else str(value)
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.str(name, default).strip().lower()
+        if value not in choices:
+            self.problems.append(f"{name}: must be one of {', '.join(choices)}; got {value!r}")
+        return value
+
+    def int(self, name: str, default: int, low: int, high: int) -> int:
+        text = self.str(name, str(default)).strip()
+        try:
+            value = int(text)
+        except ValueError:
+            self.problems.append(f"{name}: must be a whole number; got {text!r}")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name}: must be between {low} and {high}; got {value}")
+        return value
+
+    def float(self, name: str, default: float, low: float, high: float) -> float:
+        text = self.str(name, str(default)).strip()
+        try:
+            value = float(text)
+        except ValueError:
+            self.problems.append(f"{name}: must be a number; got {text!r}")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name}: must be between {low} and {high}; got {value}")
+        return value
+
+    def bool(self, name: str, default: bool) -> bool:
+        value = self.raw.get(name)
+        if isinstance(value, bool):
+            return value
+        text = self.str(name, "true" if default else "false").strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        self.problems.append(f"{name}: must be true or false; got {text!r}")
+        return default
+
+    def require(self, name: str, why: str) -> str:
+        value = self.str(name).strip()
+        if not value:
+            self.problems.append(f"{name}: required {why}")
+        return value
+
+
+def _build(r: _Reader, instance_path: str) -> Settings:
+    database_url, embedded_db = _database_url(r, instance_path)
+    storage = r.choice("STORAGE", ("local", "s3"), "local")
+    labeler = r.choice("LABELER", ("onnx", "rekognition", "none"), "onnx")
+    label_queue = r.choice("LABEL_QUEUE", ("inline", "sqs"), "inline")
+    auth = _auth_modes(r)
+    region = r.str("AWS_REGION") or r.str("AWS_DEFAULT_REGION") or None
+    needs_region = [
+        name
+        for name, used in (
+            ("STORAGE=s3", storage == "s3"),
+            ("LABELER=rekognition", labeler == "rekognition"),
+            ("LABEL_QUEUE=sqs", label_queue == "sqs"),
+            ("AUTH=cognito", "cognito" in auth and not r.str("COGNITO_ISSUER")),
+        )
+        if used
+    ]
+    if needs_region and not region:
+        r.problems.append(
+            f"AWS_REGION: required by {', '.join(needs_region)} (e.g. us-west-2); "
+            "AWS_DEFAULT_REGION is read too"
+        )
+    return Settings(
+        secret_key=_secret_key(r, instance_path, embedded_db),
+        database_url=database_url,
+        storage=storage,
+        photos_dir=r.str("PHOTOS_DIR", os.path.join(instance_path, "photos")),
+        photos_bucket=r.require("PHOTOS_BUCKET", "when STORAGE=s3") if storage == "s3" else "",
+        s3_prefix=r.str("S3_PREFIX").strip("/"),
+        s3_endpoint_url=r.str("S3_ENDPOINT_URL") or None,
+        s3_sse=_sse(r),
+        s3_kms_key_id=r.str("S3_KMS_KEY_ID") or None,
+        aws_region=region,
+        url_expires=r.int("URL_EXPIRES", 3600, 60, 7 * 24 * 3600),
+        labeler=labeler,
+        label_min_confidence=r.float("LABEL_MIN_CONFIDENCE", 55.0, 0.0, 100.0),
+        label_max_labels=r.int("LABEL_MAX_LABELS", 10, 1, 1000),
+        label_queue=label_queue,
+        sqs_queue_url=r.require("SQS_QUEUE_URL", "when LABEL_QUEUE=sqs")
+        if label_queue == "sqs"
+        else "",
+        auth=auth,
+        allow_signup=r.bool("ALLOW_SIGNUP", True),
+        cognito=_cognito(r, region) if "cognito" in auth else {},
+        base_url=(r.str("BASE_URL").rstrip("/") or None),
+        proxy_count=r.int("PROXY_COUNT", 0, 0, 5),
+        max_upload_mb=r.int("MAX_UPLOAD_MB", 50, 1, 5000),
+        max_image_megapixels=r.int("MAX_IMAGE_MEGAPIXELS", 150, 1, 1000),
+        page_size=r.int("PAGE_SIZE", 48, 1, 500),
+        log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
+        testing=r.bool("TESTING", False),
+    )
+
+
+def _database_url(r: _Reader, instance_path: str) -> tuple[str, bool]:
+    """DATABASE_URL wins; else the course's DATABASE_* parts; else a SQLite file."""
+    if url := r.str("DATABASE_URL").strip():
+        try:
+            make_url(url)
+        except ArgumentError:
+            r.problems.append("DATABASE_URL: not a valid SQLAlchemy URL (e.g. sqlite:///photos.db)")
+        return url, url.startswith("sqlite")
+    if host := r.str("DATABASE_HOST").strip():
+        user = r.require("DATABASE_USER", "when DATABASE_HOST is set")
+        name = r.require("DATABASE_DB_NAME", "when DATABASE_HOST is set")
+        # URL.create quotes every part, so any character in the password is safe.
+        url = URL.create(
+            "mysql+mysqlconnector",
+            username=user,
+            password=r.str("DATABASE_PASSWORD") or None,
+            host=host,
+            port=r.int("DATABASE_PORT", 3306, 1, 65535),
+            database=name,
+            query={"charset": "utf8mb4"},
+        )
+        return url.render_as_string(hide_password=False), False
+    return "sqlite:///" + os.path.join(instance_path, "photos.db"), True
+
+
+def _secret_key(r: _Reader, instance_path: str, embedded_db: bool) -> str:
+    if secret := r.str("FLASK_SECRET"):
+        if len(secret) < 16:
+            r.problems.append("FLASK_SECRET: too short; use at least 32 random characters")
+        return secret
+    if not embedded_db:
+        r.problems.append(
+            "FLASK_SECRET: required with a shared database, so every instance signs sessions "
+            'alike (e.g. python3 -c "import secrets; print(secrets.token_urlsafe(48))")'
+        )
+        return ""
+    return _local_secret(instance_path)
+
+
+def _local_secret(instance_path: str) -> str:
+    """A laptop gets a random secret kept in the instance folder, stable across restarts."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret)
+    return secret
+
+
+def _auth_modes(r: _Reader) -> frozenset[str]:
+    modes = {m.strip().lower() for m in r.str("AUTH", "local").split(",") if m.strip()}
+    unknown = modes - {"local", "cognito"}
+    if unknown or not modes:
+        r.problems.append(f"AUTH: must be local, cognito or both (local,cognito); got {modes}")
+        return frozenset({"local"})
+    return frozenset(modes)
+
+
+def _sse(r: _Reader) -> str:
+    value = r.str("S3_SSE", "AES256").strip()
+    if value.lower() == "none":
+        return ""
+    if value not in ("AES256", "aws:kms"):
+        r.problems.append(f"S3_SSE: must be AES256, aws:kms or none; got {value!r}")
+    return value
+
+
+def _cognito(r: _Reader, region: str | None) -> dict[str, str]:
+    why = "when AUTH includes cognito"
+    pool_id = r.str("COGNITO_POOL_ID").strip()
+    issuer = r.str("COGNITO_ISSUER").strip().rstrip("/")
+    if not issuer:
+        pool_id = r.require("COGNITO_POOL_ID", why + " (or set COGNITO_ISSUER)")
+        if pool_id and region:
+            issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+    return {
+        "pool_id": pool_id,
+        "issuer": issuer,
+        "client_id": r.require("COGNITO_CLIENT_ID", why),
+        "client_secret": r.str("COGNITO_CLIENT_SECRET"),
+        "domain": r.str("COGNITO_DOMAIN").strip().rstrip("/"),
+        "identity_provider": r.str("COGNITO_IDENTITY_PROVIDER").strip(),
+    }

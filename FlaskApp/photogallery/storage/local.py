@@ -1,0 +1,136 @@
+"""LocalStore: photos in a folder, served by the app through signed, expiring URLs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlencode
+
+from .base import ObjectNotFound, StorageError
+
+_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
+# URLs stay the same within a window so browsers can cache thumbnails between page loads.
+URL_WINDOW = 600
+
+
+class LocalStore:
+    """A folder on local disk. URLs point at the app's ``/media`` route, signed with HMAC."""
+
+    def __init__(
+        self, root: str, *, secret: str, url_expires: int = 3600, url_prefix: str = "/media"
+    ) -> None:
+        self.root = Path(root)
+        self._secret = hashlib.sha256(b"photogallery-media\0" + secret.encode()).digest()
+        self.url_expires = url_expires
+        self.url_prefix = url_prefix.rstrip("/")
+
+    def _path(self, key: str) -> Path:
+        if not _KEY.match(key) or ".." in key:
+            raise ObjectNotFound(key)
+        return self.root / key
+
+    def save(
+        self,
+        key: str,
+        fileobj: BinaryIO,
+        *,
+        content_type: str,
+        download_name: str | None = None,
+    ) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write beside the target, then rename: a reader never sees half a file.
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(fileobj, out, 1024 * 1024)
+            os.replace(tmp, path)
+        except OSError as exc:
+            if "tmp" in locals():
+                Path(tmp).unlink(missing_ok=True)
+            raise StorageError(f"could not write {key}: {exc.strerror}") from exc
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        except OSError as exc:
+            raise StorageError(f"could not read {key}: {exc.strerror}") from exc
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+            parent = path.parent
+            while parent != self.root and not any(parent.iterdir()):
+                parent.rmdir()
+                parent = parent.parent
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StorageError(f"could not delete {key}: {exc.strerror}") from exc
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self._path(key).is_file()
+        except ObjectNotFound:
+            return False
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
+    def url(self, key: str, *, download_name: str | None = None) -> str:
+        expires = (int(time.time()) + self.url_expires) // URL_WINDOW * URL_WINDOW + URL_WINDOW
+        params = {"e": expires, "s": self.signature(key, expires, download_name or "")}
+        if download_name:
+            params["d"] = download_name
+        return f"{self.url_prefix}/{key}?{urlencode(params)}"
+
+    def signature(self, key: str, expires: int, download_name: str) -> str:
+        message = f"{key}\n{expires}\n{download_name}".encode()
+        digest = hmac.new(self._secret, message, hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(digest).decode()
+
+    def verify(self, key: str, expires: str, signature: str, download_name: str) -> bool:
+        """Whether a ``/media`` request carries a valid, unexpired signature."""
+        if not expires.isdigit() or int(expires) < time.time():
+            return False
+        expected = self.signature(key, int(expires), download_name)
+        return hmac.compare_digest(expected, signature)
+
+    def local_path(self, key: str) -> Path:
+        """The file behind ``key`` (the media route streams it)."""
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectNotFound(key)
+        return path
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        base = self.root / prefix if prefix else self.root
+        if not base.exists():
+            return
+        for dirpath, _dirs, files in os.walk(base):
+            for name in sorted(files):
+                if not name.startswith(".upload-"):
+                    yield str(Path(dirpath, name).relative_to(self.root))
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.root, os.W_OK):
+                raise StorageError(f"photo folder {self.root} is not writable")
+        except OSError as exc:
+            raise StorageError(f"photo folder {self.root} unusable: {exc.strerror}") from exc

@@ -1,0 +1,67 @@
+"""Error pages and JSON errors: a clear message for everything a person can cause."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ..backends import get_backends
+from ..storage.base import StorageError
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request was not understood.",
+    401: "Please sign in.",
+    403: "You are not allowed to do that.",
+    404: "There is nothing here.",
+    405: "That action is not allowed here.",
+    413: "That upload is too large.",
+    429: "Too many requests; try again in a minute.",
+    500: "Something went wrong on our side; it has been logged.",
+    503: "A service the gallery needs is unavailable; try again shortly.",
+}
+
+
+def _answer(status: int, message: str):
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify(error=message), status
+    return render_template("error.html", status=status, message=message), status
+
+
+def register(app) -> None:
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_exc):
+        limit = get_backends().settings.max_upload_mb
+        return _answer(413, f"That upload is larger than the {limit} MB allowed at once.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc):
+        return _answer(
+            400,
+            f"The form expired or came from elsewhere ({exc.description}); "
+            "reload the page and try again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        return _answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
+
+    @app.errorhandler(DBAPIError)
+    def database_down(exc):
+        log.error("database error: %s", type(exc.orig).__name__ if exc.orig else exc)
+        return _answer(503, "The photo database is unavailable; try again shortly.")
+
+    @app.errorhandler(StorageError)
+    def storage_down(exc):
+        log.error("storage error: %s", exc)
+        return _answer(503, "Photo storage is unavailable; try again shortly. Nothing was lost.")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _answer(500, MESSAGES[500])

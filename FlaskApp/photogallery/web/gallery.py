@@ -1,0 +1,65 @@
+"""Pages: the gallery grid with search, one photo, its description and deletion."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..backends import get_backends
+from ..services import gallery
+from ..services.errors import InvalidInput, NotFound
+
+bp = Blueprint("gallery", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    backends = get_backends()
+    query = request.args.get("q", "").strip()
+    try:
+        page = gallery.list_photos(
+            backends, current_user.id, query=query, cursor=request.args.get("cursor")
+        )
+    except InvalidInput as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("gallery.index", q=query or None))
+    items = [(photo, gallery.photo_urls(backends, photo)) for photo in page.photos]
+    return render_template("gallery.html", items=items, query=query, next_cursor=page.next_cursor)
+
+
+@bp.get("/photos/<int:photo_id>")
+@login_required
+def photo(photo_id: int):
+    backends = get_backends()
+    try:
+        found = gallery.get_photo(backends, current_user.id, photo_id)
+    except NotFound:
+        abort(404)
+    return render_template("photo.html", photo=found, urls=gallery.photo_urls(backends, found))
+
+
+@bp.post("/photos/<int:photo_id>/description")
+@login_required
+def describe(photo_id: int):
+    try:
+        gallery.update_description(
+            get_backends(), current_user.id, photo_id, request.form.get("description", "")
+        )
+        flash("Description saved.", "success")
+    except NotFound:
+        abort(404)
+    except InvalidInput as exc:
+        flash(f"Not saved: {exc}.", "error")
+    return redirect(url_for("gallery.photo", photo_id=photo_id))
+
+
+@bp.post("/photos/<int:photo_id>/delete")
+@login_required
+def delete(photo_id: int):
+    try:
+        gallery.delete_photo(get_backends(), current_user.id, photo_id)
+    except NotFound:
+        abort(404)
+    flash("Photo deleted.", "success")
+    return redirect(url_for("gallery.index"))

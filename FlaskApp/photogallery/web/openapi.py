@@ -1,0 +1,237 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+
+from __future__ import annotations
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    reasons = {
+        400: "Invalid input",
+        401: "Not signed in",
+        403: "Forbidden",
+        404: "No such photo",
+        409: "Conflict (duplicate)",
+        413: "Too large",
+        503: "A service is unavailable",
+    }
+    return {str(c): _json(_ERROR, reasons[c]) for c in codes}
+
+
+_PHOTO_ID = {"name": "photo_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+OPENAPI: dict = {
+    "openapi": "3.1.0",
+    "info": {"title": "Photo gallery API", "version": "1.0.0"},
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "basic": {"type": "http", "scheme": "basic"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {"type": "string"}},
+            },
+            "Label": {
+                "type": "object",
+                "required": ["name", "confidence"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "confidence": {"type": "number", "minimum": 0, "maximum": 100},
+                    "parents": {"type": "array", "items": {"type": "string"}},
+                    "source": {"type": "string", "enum": ["model", "user"]},
+                },
+            },
+            "Photo": {
+                "type": "object",
+                "required": ["id", "description", "label_status", "labels", "created_at", "urls"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "description": {"type": "string"},
+                    "filename": {"type": "string"},
+                    "content_type": {"type": "string"},
+                    "byte_size": {"type": "integer"},
+                    "width": {"type": "integer"},
+                    "height": {"type": "integer"},
+                    "taken_at": {"type": ["string", "null"], "format": "date-time"},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "label_status": {"type": "string", "enum": ["pending", "done", "failed"]},
+                    "label_error": {"type": ["string", "null"]},
+                    "labels": {"type": "array", "items": {"$ref": "#/components/schemas/Label"}},
+                    "urls": {
+                        "type": "object",
+                        "required": ["thumbnail", "preview", "original"],
+                        "properties": {
+                            k: {"type": "string"} for k in ("thumbnail", "preview", "original")
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "security": [{"bearer": []}, {"session": []}],
+    "paths": {
+        "/api/users": {
+            "post": {
+                "summary": "Create a local account (when sign-up is open)",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["username", "password"],
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "password": {"type": "string", "minLength": 8},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "integer"},
+                                "username": {"type": "string"},
+                            },
+                        },
+                        "Created",
+                    ),
+                    **_errors(400, 403, 409),
+                },
+            }
+        },
+        "/api/tokens": {
+            "post": {
+                "summary": "Create a personal API token (HTTP Basic with a local account)",
+                "security": [{"basic": []}],
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "required": ["token"],
+                            "properties": {"token": {"type": "string"}},
+                        },
+                        "The token, shown once",
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/api/photos": {
+            "get": {
+                "summary": "List photos newest first, optionally searched by label or description",
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 500},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["photos", "next_cursor"],
+                            "properties": {
+                                "photos": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Photo"},
+                                },
+                                "next_cursor": {"type": ["string", "null"]},
+                            },
+                        },
+                        "A page of photos",
+                    ),
+                    **_errors(400, 401),
+                },
+            },
+            "post": {
+                "summary": "Upload one or more photos",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["file"],
+                                "properties": {
+                                    "file": {
+                                        "type": "array",
+                                        "items": {"type": "string", "format": "binary"},
+                                    },
+                                    "description": {"type": "string", "maxLength": 2000},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json(
+                        {
+                            "type": "object",
+                            "required": ["photos"],
+                            "properties": {
+                                "photos": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Photo"},
+                                },
+                                "errors": {"type": "array", "items": _ERROR},
+                            },
+                        },
+                        "Stored (labels follow; label_status is pending until then)",
+                    ),
+                    **_errors(400, 401, 409, 413, 503),
+                },
+            },
+        },
+        "/api/photos/{photo_id}": {
+            "parameters": [_PHOTO_ID],
+            "get": {
+                "summary": "One photo",
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Photo"}, "The photo"),
+                    **_errors(401, 404),
+                },
+            },
+            "patch": {
+                "summary": "Change the description",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["description"],
+                                "properties": {
+                                    "description": {"type": "string", "maxLength": 2000}
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/Photo"}, "The photo"),
+                    **_errors(400, 401, 404),
+                },
+            },
+            "delete": {
+                "summary": "Delete the photo, its labels and every stored object",
+                "responses": {"204": {"description": "Deleted"}, **_errors(401, 404)},
+            },
+        },
+    },
+}

@@ -1,0 +1,46 @@
+"""Pages: the upload form (one or many photos at once)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..backends import get_backends
+from ..services import uploads
+from ..services.errors import UploadRejected
+
+bp = Blueprint("upload", __name__)
+
+
+def add_uploaded_files(owner_id: int):
+    """Store every ``file`` part of the request; return (photos, problems) for the caller."""
+    backends = get_backends()
+    description = request.form.get("description", "")
+    added, problems = [], []
+    for part in request.files.getlist("file"):
+        if not part.filename and not part.content_length:
+            continue  # an empty file input
+        try:
+            added.append(
+                uploads.add_photo(backends, owner_id, part.stream, part.filename or "", description)
+            )
+        except UploadRejected as exc:
+            problems.append(exc)
+    return added, problems
+
+
+@bp.route("/upload", methods=["GET", "POST"])
+@login_required
+def form():
+    if request.method == "GET":
+        return render_template("upload.html")
+    added, problems = add_uploaded_files(current_user.id)
+    for problem in problems:
+        flash(problem.reason[:1].upper() + problem.reason[1:] + ".", "error")
+    if added:
+        flash(f"Added {len(added)} photo{'s' if len(added) != 1 else ''}.", "success")
+        return redirect(url_for("gallery.index"))
+    if not problems:
+        flash("Choose one or more photos to upload.", "error")
+    status = problems[0].status if problems else 400
+    return render_template("upload.html"), status

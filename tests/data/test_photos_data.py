@@ -1,0 +1,160 @@
+"""The data layer on SQLite and on a real MariaDB/MySQL server."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from photogallery.data import photos as photo_data
+from photogallery.data import users as user_data
+from photogallery.data.models import PhotoLabel
+from photogallery.data.schema import photo_labels, photo_terms
+
+
+@pytest.fixture
+def conn(backends):
+    with backends.engine.begin() as conn:
+        yield conn
+
+
+def add_user(conn, name="alice"):
+    return user_data.add_user(conn, provider="local", subject=name, username=name)
+
+
+def add_photo(conn, owner, n, created_at=None, description=""):
+    return photo_data.add_photo(
+        conn,
+        owner_id=owner.id,
+        original_key=f"u/{n}/o.jpg",
+        thumbnail_key=f"u/{n}/t.jpg",
+        preview_key=f"u/{n}/p.jpg",
+        original_filename=f"{n}.jpg",
+        content_type="image/jpeg",
+        byte_size=100,
+        width=10,
+        height=10,
+        sha256=f"{n:064d}",
+        description=description,
+        created_at=created_at or datetime(2026, 1, 1) + timedelta(seconds=n),
+    )
+
+
+def test_pages_are_newest_first_and_keyset_cursors_never_skip_or_repeat(conn):
+    alice = add_user(conn)
+    same_time = datetime(2026, 5, 5, 12, 0, 0, 123456)
+    ids = [add_photo(conn, alice, n, same_time if n in (3, 4, 5) else None).id for n in range(10)]
+    seen, before = [], None
+    while True:
+        page = photo_data.list_photos(conn, alice.id, before=before, limit=3)
+        if not page:
+            break
+        seen += [p.id for p in page]
+        before = (page[-1].created_at, page[-1].id)
+    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+    assert seen[:3] == [5, 4, 3] or seen[:3] == sorted(ids[3:6], reverse=True)
+
+
+def test_microseconds_survive_the_round_trip(conn):
+    alice = add_user(conn)
+    when = datetime(2026, 5, 5, 12, 0, 0, 654321)
+    assert add_photo(conn, alice, 1, when).created_at == when
+
+
+def test_a_person_sees_only_their_own_photos(conn):
+    alice, bob = add_user(conn), add_user(conn, "bob")
+    photo = add_photo(conn, alice, 1)
+    assert photo_data.get_photo(conn, photo.id, bob.id) is None
+    assert photo_data.list_photos(conn, bob.id) == []
+
+
+def test_same_bytes_twice_for_one_owner_is_a_duplicate(conn):
+    alice, bob = add_user(conn), add_user(conn, "bob")
+    add_photo(conn, alice, 1)
+    with pytest.raises(photo_data.DuplicatePhoto):
+        add_photo(conn, alice, 1)
+    assert add_photo(conn, bob, 1).owner_id == bob.id  # another person may have the same photo
+
+
+def test_search_finds_labels_parents_and_description_words(conn):
+    alice = add_user(conn)
+    cat = add_photo(conn, alice, 1, description="Chelsea on the sofa")
+    dog = add_photo(conn, alice, 2)
+    photo_data.set_labels(conn, cat.id, [PhotoLabel("Cat", 97.5, ("Pet", "Animal"))], model="m1")
+    photo_data.set_labels(conn, dog.id, [PhotoLabel("Dog", 90.0, ("Pet", "Animal"))], model="m1")
+
+    def found(*words):
+        return [p.id for p in photo_data.list_photos(conn, alice.id, query_terms=words)]
+
+    assert found("cat") == [cat.id]
+    assert found("animal") == [dog.id, cat.id]
+    assert found("sofa") == [cat.id]
+    assert found("animal", "sofa") == [cat.id]
+    assert found("giraffe") == []
+
+
+def test_search_pages_with_the_same_cursor_as_the_gallery(conn):
+    alice = add_user(conn)
+    for n in range(7):
+        add_photo(conn, alice, n, description="beach day")
+    first = photo_data.list_photos(conn, alice.id, limit=4, query_terms=["beach"])
+    rest = photo_data.list_photos(
+        conn, alice.id, limit=4, query_terms=["beach"],
+        before=(first[-1].created_at, first[-1].id),
+    )
+    assert len(first) == 4 and len(rest) == 3
+    assert not {p.id for p in first} & {p.id for p in rest}
+
+
+def test_labels_are_stored_with_confidence_and_parents_and_status_done(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    labels = [PhotoLabel("Cat", 97.123, ("Pet", "Animal")), PhotoLabel("Sofa", 60.0)]
+    photo_data.set_labels(conn, photo.id, labels, model="efficientnet@abc")
+    stored = photo_data.get_photo(conn, photo.id)
+    assert stored.label_status == "done" and stored.label_model == "efficientnet@abc"
+    assert stored.labels[0] == PhotoLabel("Cat", 97.123, ("Pet", "Animal"), "model")
+
+
+def test_relabeling_replaces_model_labels_but_keeps_the_owners(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    conn.execute(photo_labels.insert().values(photo_id=photo.id, name="Grandma", confidence=100,
+                                              parents="", source="user"))
+    photo_data.set_labels(conn, photo.id, [PhotoLabel("Cat", 90)], model="m1")
+    photo_data.set_labels(conn, photo.id, [PhotoLabel("Dog", 80)], model="m2")
+    names = {label.name for label in photo_data.get_photo(conn, photo.id).labels}
+    assert names == {"Grandma", "Dog"}
+
+
+def test_failed_attempts_count_up_and_the_final_one_marks_failed(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    photo_data.mark_label_attempt(conn, photo.id, error="throttled", final=False)
+    photo_data.mark_label_attempt(conn, photo.id, error="bad image", final=True)
+    stored = photo_data.get_photo(conn, photo.id)
+    assert (stored.label_attempts, stored.label_status, stored.label_error) == (2, "failed", "bad image")
+
+
+def test_delete_removes_labels_and_search_terms(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1, description="sunset")
+    photo_data.set_labels(conn, photo.id, [PhotoLabel("Sky", 90)], model="m")
+    photo_data.delete_photo(conn, photo.id)
+    assert photo_data.get_photo(conn, photo.id) is None
+    for table in (photo_labels, photo_terms):
+        count = conn.execute(select(func.count()).select_from(table)).scalar()
+        assert count == 0
+
+
+def test_usernames_are_unique_per_provider(conn):
+    add_user(conn)
+    with pytest.raises(user_data.UsernameTaken):
+        add_user(conn)
+    assert user_data.add_user(conn, provider="cognito", subject="sub-1", username="alice").id
+
+
+def test_unicode_descriptions_round_trip(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1, description="Café 🐈 Köln")
+    assert photo_data.get_photo(conn, photo.id).description == "Café 🐈 Köln"
+    assert [p.id for p in photo_data.list_photos(conn, alice.id, query_terms=["café"])] == [photo.id]

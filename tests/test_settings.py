@@ -1,0 +1,87 @@
+"""Settings: every source, every character, and one clear message naming each bad setting."""
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from photogallery import create_app
+from photogallery.settings import ConfigError, load_settings
+
+NASTY = "p%o%%s$HOME#;=\"'&x"
+
+
+def load(env=None, overrides=None, tmp_path="/tmp/instance"):
+    return load_settings(env or {}, overrides, str(tmp_path))
+
+
+def test_defaults_serve_a_laptop_without_aws(tmp_path):
+    s = load(tmp_path=tmp_path)
+    assert s.database_url.startswith("sqlite:///") and s.storage == "local"
+    assert s.labeler == "onnx" and s.label_queue == "inline" and s.auth == {"local"}
+    assert s.max_upload_mb == 50
+    assert (tmp_path / "secret_key").exists() and load(tmp_path=tmp_path).secret_key == s.secret_key
+
+
+def test_course_database_settings_build_a_mysql_url_with_any_password_character(tmp_path):
+    env = {
+        "DATABASE_HOST": "db.example.internal",
+        "DATABASE_USER": "photos",
+        "DATABASE_PASSWORD": NASTY,
+        "DATABASE_DB_NAME": "photos",
+        "FLASK_SECRET": "s" * 40,
+    }
+    url = make_url(load(env, tmp_path=tmp_path).database_url)
+    assert url.drivername == "mysql+mysqlconnector"
+    assert url.password == NASTY and url.host == "db.example.internal" and url.port == 3306
+
+
+def test_ini_file_values_are_taken_literally(tmp_path):
+    ini = tmp_path / "app.ini"
+    ini.write_text(f"[photos]\nflask_secret = {NASTY}-long-enough-secret\nmax_upload_mb = 20\n")
+    s = load({"PHOTOS_CONFIG": str(ini)}, tmp_path=tmp_path)
+    assert s.secret_key == f"{NASTY}-long-enough-secret" and s.max_upload_mb == 20
+
+
+def test_environment_overrides_ini_and_overrides_win(tmp_path):
+    ini = tmp_path / "app.ini"
+    ini.write_text("[photos]\nMAX_UPLOAD_MB = 20\nPAGE_SIZE = 10\n")
+    s = load({"PHOTOS_CONFIG": str(ini), "MAX_UPLOAD_MB": "30"}, {"PAGE_SIZE": 5}, tmp_path)
+    assert s.max_upload_mb == 30 and s.page_size == 5
+
+
+def test_every_bad_setting_is_named_in_one_message(tmp_path):
+    env = {"STORAGE": "s3", "MAX_UPLOAD_MB": "lots", "LABELER": "magic", "LABEL_QUEUE": "sqs"}
+    with pytest.raises(ConfigError) as err:
+        load(env, tmp_path=tmp_path)
+    message = str(err.value)
+    for name in ("PHOTOS_BUCKET", "AWS_REGION", "MAX_UPLOAD_MB", "LABELER", "SQS_QUEUE_URL"):
+        assert name in message
+    assert len(err.value.problems) == 5
+
+
+def test_shared_database_requires_flask_secret(tmp_path):
+    env = {"DATABASE_URL": "mysql+mysqlconnector://u:p@db/photos"}
+    with pytest.raises(ConfigError, match="FLASK_SECRET: required with a shared database"):
+        load(env, tmp_path=tmp_path)
+
+
+def test_aws_default_region_is_accepted(tmp_path):
+    env = {"STORAGE": "s3", "PHOTOS_BUCKET": "b", "AWS_DEFAULT_REGION": "eu-west-1"}
+    assert load(env, tmp_path=tmp_path).aws_region == "eu-west-1"
+
+
+def test_cognito_issuer_is_derived_from_region_and_pool(tmp_path):
+    env = {"AUTH": "local,cognito", "AWS_REGION": "us-west-2", "COGNITO_POOL_ID": "us-west-2_abc",
+           "COGNITO_CLIENT_ID": "cid", "COGNITO_DOMAIN": "https://x.auth.us-west-2.amazoncognito.com"}
+    s = load(env, tmp_path=tmp_path)
+    assert s.auth == {"local", "cognito"}
+    assert s.cognito["issuer"] == "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_abc"
+
+
+def test_missing_explicit_config_file_is_reported(tmp_path):
+    with pytest.raises(ConfigError, match="PHOTOS_CONFIG: no file"):
+        load({"PHOTOS_CONFIG": str(tmp_path / "nope.ini")}, tmp_path=tmp_path)
+
+
+def test_create_app_refuses_to_start_on_bad_settings(tmp_path):
+    with pytest.raises(ConfigError, match="PAGE_SIZE"):
+        create_app({"PAGE_SIZE": "0", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
