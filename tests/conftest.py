@@ -17,9 +17,7 @@ from photogallery.data.schema import metadata
 
 pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.oidc"]
 
-MYSQL_ADMIN_URL = os.environ.get(
-    "TEST_MYSQL_URL", "mysql+mysqlconnector://root@127.0.0.1:3306/"
-)
+MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", "mysql+mysqlconnector://root@127.0.0.1:3306/")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -39,7 +37,9 @@ def mysql_url():
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
     except Exception as exc:  # any driver error means there is no usable server
-        missing("MariaDB/MySQL on 127.0.0.1:3306", f"install mariadb-server ({exc.__class__.__name__})")
+        missing(
+            "MariaDB/MySQL on 127.0.0.1:3306", f"install mariadb-server ({exc.__class__.__name__})"
+        )
     url = make_url(MYSQL_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     engine = create_engine(url)
     migrate.upgrade(engine)
@@ -82,17 +82,30 @@ def settings(database_url, tmp_path):
 
 
 @pytest.fixture
-def app(settings):
-    app = create_app(settings)
-    app.config["WTF_CSRF_ENABLED"] = False  # tests/web/test_csrf.py turns it back on
-    engine = app.extensions["photogallery"].engine
-    if engine.url.get_backend_name() == "sqlite":
-        migrate.upgrade(engine)
-    yield app
-    queue = app.extensions["photogallery"].queue
-    if hasattr(queue, "drain"):
-        queue.drain(timeout=30)
-    engine.dispose()
+def make_app(settings):
+    """Build an app from `settings` plus extra overrides, its schema migrated."""
+    made = []
+
+    def _make(**extra):
+        app = create_app({**settings, **extra})
+        app.config["WTF_CSRF_ENABLED"] = False  # tests/web/test_csrf.py turns it back on
+        engine = app.extensions["photogallery"].engine
+        if engine.url.get_backend_name() == "sqlite":
+            migrate.upgrade(engine)
+        made.append(app)
+        return app
+
+    yield _make
+    for app in made:
+        queue = app.extensions["photogallery"].queue
+        if hasattr(queue, "drain"):
+            queue.drain(timeout=30)
+        app.extensions["photogallery"].engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture
@@ -141,15 +154,17 @@ def user_client(client, auth):
 
 
 def photo_bytes(
-    fmt: str = "JPEG", size: tuple[int, int] = (640, 480), orientation: int | None = None,
+    fmt: str = "JPEG",
+    size: tuple[int, int] = (640, 480),
+    orientation: int | None = None,
     seed: int = 0,
 ) -> bytes:
     """A real photograph (scikit-image's cat) at ``size``, in ``fmt``; ``seed`` makes it unique."""
     from skimage import data
 
     img = Image.fromarray(data.chelsea()).resize(size)
-    if seed:
-        img.putpixel((0, 0), (seed % 256, (seed // 256) % 256, 7))
+    if seed:  # a coloured corner, so each seed gives different bytes even after JPEG
+        img.paste((seed * 37 % 256, seed * 91 % 256, seed * 13 % 256), (0, 0, 32, 32))
     buf = io.BytesIO()
     kwargs = {}
     if orientation:

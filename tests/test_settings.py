@@ -70,8 +70,13 @@ def test_aws_default_region_is_accepted(tmp_path):
 
 
 def test_cognito_issuer_is_derived_from_region_and_pool(tmp_path):
-    env = {"AUTH": "local,cognito", "AWS_REGION": "us-west-2", "COGNITO_POOL_ID": "us-west-2_abc",
-           "COGNITO_CLIENT_ID": "cid", "COGNITO_DOMAIN": "https://x.auth.us-west-2.amazoncognito.com"}
+    env = {
+        "AUTH": "local,cognito",
+        "AWS_REGION": "us-west-2",
+        "COGNITO_POOL_ID": "us-west-2_abc",
+        "COGNITO_CLIENT_ID": "cid",
+        "COGNITO_DOMAIN": "https://x.auth.us-west-2.amazoncognito.com",
+    }
     s = load(env, tmp_path=tmp_path)
     assert s.auth == {"local", "cognito"}
     assert s.cognito["issuer"] == "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_abc"

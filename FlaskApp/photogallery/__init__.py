@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import backends, cli
 from .settings import ConfigError, Settings, load_settings
-from .web import api, auth, errors, gallery, health, media, upload
+from .web import api, auth, errors, gallery, headers, health, media, upload
 from .web.csrf import csrf
 
 __all__ = ["ConfigError", "create_app"]
@@ -28,6 +28,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     errors.register(app)
+    headers.register(app)
     cli.register(app)
     return app
 

@@ -131,7 +131,10 @@ def _decode_oriented(img: Image.Image, size: int) -> Image.Image:
     """Decode at no more than ``size`` (JPEG draft mode decodes at 1/2..1/8 scale: fast)."""
     try:
         if img.format in ("JPEG", "MPO"):
-            img.draft("RGB", (size, size))
+            # Ask for the box the result will fill; a square box would keep a 4:3 photo at
+            # full scale because its short side is below the box's.
+            ratio = min(1.0, size / max(img.size))
+            img.draft("RGB", (max(1, int(img.width * ratio)), max(1, int(img.height * ratio))))
         img.seek(0)
         img.load()
         oriented = ImageOps.exif_transpose(img)

@@ -98,7 +98,10 @@ def test_search_pages_with_the_same_cursor_as_the_gallery(conn):
         add_photo(conn, alice, n, description="beach day")
     first = photo_data.list_photos(conn, alice.id, limit=4, query_terms=["beach"])
     rest = photo_data.list_photos(
-        conn, alice.id, limit=4, query_terms=["beach"],
+        conn,
+        alice.id,
+        limit=4,
+        query_terms=["beach"],
         before=(first[-1].created_at, first[-1].id),
     )
     assert len(first) == 4 and len(rest) == 3
@@ -118,8 +121,11 @@ def test_labels_are_stored_with_confidence_and_parents_and_status_done(conn):
 def test_relabeling_replaces_model_labels_but_keeps_the_owners(conn):
     alice = add_user(conn)
     photo = add_photo(conn, alice, 1)
-    conn.execute(photo_labels.insert().values(photo_id=photo.id, name="Grandma", confidence=100,
-                                              parents="", source="user"))
+    conn.execute(
+        photo_labels.insert().values(
+            photo_id=photo.id, name="Grandma", confidence=100, parents="", source="user"
+        )
+    )
     photo_data.set_labels(conn, photo.id, [PhotoLabel("Cat", 90)], model="m1")
     photo_data.set_labels(conn, photo.id, [PhotoLabel("Dog", 80)], model="m2")
     names = {label.name for label in photo_data.get_photo(conn, photo.id).labels}
@@ -132,7 +138,11 @@ def test_failed_attempts_count_up_and_the_final_one_marks_failed(conn):
     photo_data.mark_label_attempt(conn, photo.id, error="throttled", final=False)
     photo_data.mark_label_attempt(conn, photo.id, error="bad image", final=True)
     stored = photo_data.get_photo(conn, photo.id)
-    assert (stored.label_attempts, stored.label_status, stored.label_error) == (2, "failed", "bad image")
+    assert (stored.label_attempts, stored.label_status, stored.label_error) == (
+        2,
+        "failed",
+        "bad image",
+    )
 
 
 def test_delete_removes_labels_and_search_terms(conn):
@@ -157,4 +167,6 @@ def test_unicode_descriptions_round_trip(conn):
     alice = add_user(conn)
     photo = add_photo(conn, alice, 1, description="Café 🐈 Köln")
     assert photo_data.get_photo(conn, photo.id).description == "Café 🐈 Köln"
-    assert [p.id for p in photo_data.list_photos(conn, alice.id, query_terms=["café"])] == [photo.id]
+    assert [p.id for p in photo_data.list_photos(conn, alice.id, query_terms=["café"])] == [
+        photo.id
+    ]

@@ -35,7 +35,7 @@ def list_photos(
     limit: int | None = None,
 ) -> Page:
     """A page of photos, newest first; ``query`` keeps those matching every word."""
-    limit = limit or backends.settings.page_size
+    limit = backends.settings.page_size if limit is None else limit
     if not 1 <= limit <= 500:
         raise InvalidInput("limit must be between 1 and 500")
     query_terms = terms.words(query)[:MAX_QUERY_WORDS]

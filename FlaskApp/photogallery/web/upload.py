@@ -36,7 +36,7 @@ def form():
         return render_template("upload.html")
     added, problems = add_uploaded_files(current_user.id)
     for problem in problems:
-        flash(problem.reason[:1].upper() + problem.reason[1:] + ".", "error")
+        flash(problem.reason + ".", "error")
     if added:
         flash(f"Added {len(added)} photo{'s' if len(added) != 1 else ''}.", "success")
         return redirect(url_for("gallery.index"))

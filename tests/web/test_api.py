@@ -1,0 +1,150 @@
+"""The JSON API contract of DESIGN.md: users, tokens, photos, errors as JSON."""
+
+import io
+
+import pytest
+
+from tests.conftest import photo_bytes
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def token(client):
+    assert (
+        client.post("/api/users", json={"username": "api", "password": PASSWORD}).status_code == 201
+    )
+    response = client.post("/api/tokens", auth=("api", PASSWORD))
+    assert response.status_code == 201
+    return response.get_json()["token"]
+
+
+@pytest.fixture
+def api(client, token):
+    class Api:
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def get(self, url, **kw):
+            return client.get(url, headers=self.headers, **kw)
+
+        def post_photos(self, *files, description=None):
+            data = {"file": [(io.BytesIO(b), name) for b, name in files]}
+            if description is not None:
+                data["description"] = description
+            return client.post(
+                "/api/photos", data=data, headers=self.headers, content_type="multipart/form-data"
+            )
+
+        def patch(self, url, json):
+            return client.patch(url, json=json, headers=self.headers)
+
+        def delete(self, url):
+            return client.delete(url, headers=self.headers)
+
+    return Api()
+
+
+def test_upload_answers_201_with_each_photo_as_the_contract_says(api):
+    response = api.post_photos(
+        (photo_bytes(seed=1), "a.jpg"), (photo_bytes(seed=2), "b.jpg"), description="Two cats"
+    )
+    assert response.status_code == 201
+    photos = response.get_json()["photos"]
+    assert len(photos) == 2
+    for photo in photos:
+        assert {"id", "description", "label_status", "labels", "created_at", "urls"} <= set(photo)
+        assert photo["description"] == "Two cats" and photo["label_status"] == "pending"
+        assert set(photo["urls"]) == {"thumbnail", "preview", "original"}
+
+
+def test_listing_pages_with_cursor_and_limit(api):
+    for n in range(3):
+        api.post_photos((photo_bytes(seed=n + 1), f"{n}.jpg"))
+    first = api.get("/api/photos?limit=2").get_json()
+    assert len(first["photos"]) == 2 and first["next_cursor"]
+    rest = api.get(f"/api/photos?limit=2&cursor={first['next_cursor']}").get_json()
+    assert len(rest["photos"]) == 1 and rest["next_cursor"] is None
+
+
+def test_search_with_q(api):
+    api.post_photos((photo_bytes(seed=1), "a.jpg"), description="sunset")
+    api.post_photos((photo_bytes(seed=2), "b.jpg"), description="breakfast")
+    found = api.get("/api/photos?q=sunset").get_json()["photos"]
+    assert [p["description"] for p in found] == ["sunset"]
+
+
+def test_get_patch_delete_one_photo(api, backends):
+    photo_id = api.post_photos((photo_bytes(), "a.jpg")).get_json()["photos"][0]["id"]
+    assert api.get(f"/api/photos/{photo_id}").get_json()["id"] == photo_id
+    patched = api.patch(f"/api/photos/{photo_id}", {"description": "new words"})
+    assert patched.status_code == 200 and patched.get_json()["description"] == "new words"
+    assert api.delete(f"/api/photos/{photo_id}").status_code == 204
+    assert api.get(f"/api/photos/{photo_id}").status_code == 404
+    assert list(backends.store.list_keys()) == []
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "words"),
+    [
+        ([(b"not an image", "x.jpg")], 400, "not a photo"),
+        ([], 400, "multipart parts named 'file'"),
+    ],
+)
+def test_upload_errors_are_json_with_a_message(api, files, status, words):
+    response = api.post_photos(*files)
+    assert response.status_code == status and words in response.get_json()["error"]
+
+
+def test_duplicate_upload_is_409_with_the_existing_id(api):
+    first = api.post_photos((photo_bytes(), "a.jpg")).get_json()["photos"][0]["id"]
+    response = api.post_photos((photo_bytes(), "again.jpg"))
+    assert response.status_code == 409
+    assert response.get_json()["errors"][0]["existing_id"] == first
+
+
+def test_unauthenticated_and_bad_tokens_get_401_json(client):
+    for headers in ({}, {"Authorization": "Bearer pg_wrong"}, {"Authorization": "Bearer nope"}):
+        response = client.get("/api/photos", headers=headers)
+        assert response.status_code == 401 and "error" in response.get_json()
+
+
+def test_token_needs_the_right_password(client):
+    client.post("/api/users", json={"username": "api", "password": PASSWORD})
+    assert client.post("/api/tokens", auth=("api", "wrong password")).status_code == 401
+    assert client.post("/api/tokens").status_code == 401
+
+
+def test_user_creation_errors(client, make_app):
+    assert client.post("/api/users", json={"username": "x"}).status_code == 400
+    client.post("/api/users", json={"username": "api", "password": PASSWORD})
+    taken = client.post("/api/users", json={"username": "api", "password": PASSWORD})
+    assert taken.status_code == 409 and "taken" in taken.get_json()["error"]
+    closed = make_app(ALLOW_SIGNUP="false").test_client()
+    assert (
+        closed.post("/api/users", json={"username": "b", "password": PASSWORD}).status_code == 403
+    )
+
+
+def test_photos_of_another_user_are_404(api, client):
+    photo_id = api.post_photos((photo_bytes(), "a.jpg")).get_json()["photos"][0]["id"]
+    client.post("/api/users", json={"username": "eve", "password": PASSWORD})
+    eve = client.post("/api/tokens", auth=("eve", PASSWORD)).get_json()["token"]
+    headers = {"Authorization": f"Bearer {eve}"}
+    assert client.get(f"/api/photos/{photo_id}", headers=headers).status_code == 404
+    assert client.delete(f"/api/photos/{photo_id}", headers=headers).status_code == 404
+
+
+def test_bad_limit_and_patch_body_are_400(api):
+    assert api.get("/api/photos?limit=0").status_code == 400
+    photo_id = api.post_photos((photo_bytes(), "a.jpg")).get_json()["photos"][0]["id"]
+    assert api.patch(f"/api/photos/{photo_id}", {"description": 5}).status_code == 400
+
+
+def test_openapi_document_is_valid_and_lists_the_contract(client):
+    from openapi_spec_validator import validate
+
+    doc = client.get("/api/openapi.json").get_json()
+    validate(doc)
+    assert {"/api/users", "/api/tokens", "/api/photos", "/api/photos/{photo_id}"} <= set(
+        doc["paths"]
+    )

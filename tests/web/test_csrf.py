@@ -1,0 +1,56 @@
+"""CSRF: forms and cookie-authenticated API calls need the token; bearer calls do not."""
+
+import re
+
+import pytest
+
+from tests.conftest import photo_bytes
+
+
+@pytest.fixture
+def csrf_client(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app.test_client()
+
+
+def token_from(page: bytes) -> str:
+    return re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+
+
+def test_a_form_post_without_the_token_is_refused_clearly(csrf_client):
+    response = csrf_client.post("/signup", data={"username": "a", "password": "x" * 10})
+    assert response.status_code == 400 and b"reload the page" in response.data
+
+
+def test_forms_work_with_the_token(csrf_client):
+    token = token_from(csrf_client.get("/signup").data)
+    data = {"username": "alice", "password": "x" * 10, "password2": "x" * 10, "csrf_token": token}
+    assert csrf_client.post("/signup", data=data).status_code == 302
+
+
+def test_cookie_api_calls_need_the_csrf_header_but_bearer_calls_do_not(csrf_client):
+    token = token_from(csrf_client.get("/signup").data)
+    csrf_client.post(
+        "/signup",
+        data={
+            "username": "alice",
+            "password": "x" * 10,
+            "password2": "x" * 10,
+            "csrf_token": token,
+        },
+    )
+    page = csrf_client.get("/upload").data
+    token = token_from(page)
+    import io
+
+    files = {"file": (io.BytesIO(photo_bytes()), "a.jpg")}
+    assert csrf_client.post("/api/photos", data=files).status_code == 400
+    files = {"file": (io.BytesIO(photo_bytes()), "a.jpg")}
+    ok = csrf_client.post("/api/photos", data=files, headers={"X-CSRFToken": token})
+    assert ok.status_code == 201
+    api_token = csrf_client.post("/settings", data={"csrf_token": token, "name": "t"})
+    bearer = re.search(rb"(pg_[\w-]+)", api_token.data).group(1).decode()
+    fresh = csrf_client.application.test_client()
+    files = {"file": (io.BytesIO(photo_bytes(seed=3)), "b.jpg")}
+    response = fresh.post("/api/photos", data=files, headers={"Authorization": f"Bearer {bearer}"})
+    assert response.status_code == 201

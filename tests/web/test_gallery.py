@@ -1,0 +1,80 @@
+"""The gallery: newest first, paged, private, searchable, editable, deletable."""
+
+import re
+
+from tests.conftest import Auth, photo_bytes
+
+
+def photo_ids(html: bytes) -> list[int]:
+    return [int(i) for i in re.findall(rb'href="/photos/(\d+)"', html)]
+
+
+def test_gallery_shows_newest_first_and_pages_with_older_link(make_app, upload):
+    client = make_app(PAGE_SIZE=2).test_client()
+    Auth(client).login()  # alice, signed up by the `upload` fixture on the same database
+    for n in range(5):
+        upload((photo_bytes(seed=n + 1), f"{n}.jpg"), client=client)
+    first = client.get("/")
+    ids = photo_ids(first.data)
+    assert len(ids) == 2 and ids == sorted(ids, reverse=True)
+    cursor = re.search(rb'cursor=([\w-]+)"', first.data).group(1).decode()
+    second = photo_ids(client.get(f"/?cursor={cursor}").data)
+    assert second and max(second) < min(ids)
+
+
+def test_a_bad_cursor_explains_and_goes_back_to_the_first_page(user_client):
+    response = user_client.get("/?cursor=not-a-cursor")
+    assert response.status_code == 302
+    assert b"not valid" in user_client.get(response.headers["Location"]).data
+
+
+def test_photo_page_shows_preview_size_and_honest_label_status(upload, user_client):
+    upload((photo_bytes(), "cat.jpg"), description="Chelsea")
+    photo_id = photo_ids(user_client.get("/").data)[0]
+    page = user_client.get(f"/photos/{photo_id}")
+    assert page.status_code == 200
+    assert b"Not labelled yet" in page.data and b"640 \xc3\x97 480" in page.data
+    assert b"Chelsea" in page.data and b"/preview.jpg?" in page.data
+
+
+def test_another_person_gets_404_for_my_photo(upload, user_client, app):
+    upload((photo_bytes(), "mine.jpg"))
+    photo_id = photo_ids(user_client.get("/").data)[0]
+    other = app.test_client()
+    Auth(other).signup("mallory")
+    assert other.get(f"/photos/{photo_id}").status_code == 404
+    assert other.post(f"/photos/{photo_id}/delete").status_code == 404
+    assert (
+        other.post(f"/photos/{photo_id}/description", data={"description": "x"}).status_code == 404
+    )
+    assert photo_ids(other.get("/").data) == []
+
+
+def test_search_by_description_words(upload, user_client):
+    upload((photo_bytes(seed=1), "a.jpg"), description="Birthday party at the beach")
+    upload((photo_bytes(seed=2), "b.jpg"), description="Mountain hike")
+    assert len(photo_ids(user_client.get("/?q=beach").data)) == 1
+    assert len(photo_ids(user_client.get("/?q=BIRTHDAYS").data)) == 1
+    empty = user_client.get("/?q=giraffe")
+    assert photo_ids(empty.data) == [] and b"No photos match" in empty.data
+
+
+def test_editing_the_description_makes_it_searchable(upload, user_client):
+    upload((photo_bytes(), "a.jpg"))
+    photo_id = photo_ids(user_client.get("/").data)[0]
+    user_client.post(f"/photos/{photo_id}/description", data={"description": "Grandma's garden"})
+    assert photo_ids(user_client.get("/?q=garden").data) == [photo_id]
+
+
+def test_delete_removes_the_photo_and_every_stored_object(upload, user_client, backends):
+    upload((photo_bytes(), "a.jpg"))
+    photo_id = photo_ids(user_client.get("/").data)[0]
+    assert len(list(backends.store.list_keys())) == 3
+    assert user_client.post(f"/photos/{photo_id}/delete").status_code == 302
+    assert user_client.get(f"/photos/{photo_id}").status_code == 404
+    assert list(backends.store.list_keys()) == []
+
+
+def test_unknown_pages_get_a_friendly_404(user_client):
+    response = user_client.get("/no/such/page")
+    assert response.status_code == 404 and b"There is nothing here" in response.data

@@ -1,0 +1,31 @@
+"""Health checks for the load balancer."""
+
+
+def test_health_is_ok_without_touching_dependencies(client):
+    assert client.get("/health").get_json() == {"status": "ok"}
+
+
+def test_ready_checks_database_and_storage(client):
+    response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.get_json()["checks"] == {"database": "ok", "storage": "ok"}
+
+
+def test_ready_names_the_database_when_it_is_down(make_app, tmp_path):
+    app = make_app(DATABASE_URL="mysql+mysqlconnector://nobody@127.0.0.1:1/none")
+    response = app.test_client().get("/ready")
+    assert response.status_code == 503 and response.get_json()["failing"] == ["database"]
+
+
+def test_ready_names_storage_when_the_photo_folder_is_unusable(make_app, tmp_path):
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    app = make_app(PHOTOS_DIR=str(blocker / "photos"))
+    response = app.test_client().get("/ready")
+    assert response.status_code == 503 and response.get_json()["failing"] == ["storage"]
+
+
+def test_pages_answer_503_not_500_when_the_database_is_down(make_app):
+    app = make_app(DATABASE_URL="mysql+mysqlconnector://nobody@127.0.0.1:1/none")
+    response = app.test_client().post("/login", data={"username": "a", "password": "b"})
+    assert response.status_code == 503 and b"unavailable" in response.data
