@@ -1,0 +1,257 @@
+"""Photo bytes in Amazon S3 or an S3-compatible server (SeaweedFS, MinIO)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, BinaryIO, cast
+from urllib.parse import quote
+
+import boto3
+from boto3.exceptions import Boto3Error
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from photogallery.storage.base import ObjectNotFound, StorageError
+
+log = logging.getLogger(__name__)
+
+_MB = 1024 * 1024
+
+# Multipart above 8 MB; at most a few 8 MB parts in memory per upload.
+_TRANSFER = TransferConfig(
+    multipart_threshold=8 * _MB,
+    multipart_chunksize=8 * _MB,
+    max_concurrency=2,
+    max_io_queue=4,
+    # Never switch to the CRT client if awscrt gets installed: its memory use differs.
+    preferred_transfer_client="classic",
+)
+
+# Only these are served inline; anything else is forced to download.
+_IMAGE_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".heic": "image/heic",
+}
+_INLINE_TYPES = frozenset(_IMAGE_TYPES.values())
+_FALLBACK_TYPE = "application/octet-stream"
+
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+_SSE_MODES = frozenset({"", "AES256", "aws:kms"})
+
+
+def content_type_for(key: str) -> str:
+    """The content type a browser should see for ``key``, judged by its extension only."""
+    return _IMAGE_TYPES.get(posixpath.splitext(key)[1].lower(), _FALLBACK_TYPE)
+
+
+def content_disposition(filename: str, content_type: str) -> str:
+    """An RFC 6266 header: inline only for known image types, percent-encoded UTF-8 name."""
+    kind = "inline" if content_type in _INLINE_TYPES else "attachment"
+    # Drop any path a client sent; quote() also encodes quotes, ';' and control chars.
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1] or "download"
+    return f"{kind}; filename*=UTF-8''{quote(name, safe='')}"
+
+
+class S3Store:
+    """A ``Store`` backed by one S3 bucket, optionally under a key prefix."""
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        region: str,
+        endpoint_url: str | None = None,
+        url_expires: int = 3600,
+        sse: str = "AES256",
+        kms_key_id: str | None = None,
+        client: Any = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 60.0,
+        max_attempts: int = 3,
+    ) -> None:
+        if sse not in _SSE_MODES:
+            raise ValueError(f"sse must be one of {sorted(_SSE_MODES)}, not {sse!r}")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.url_expires = url_expires
+        self.sse = "aws:kms" if kms_key_id else sse
+        self.kms_key_id = kms_key_id
+        self._config = Config(
+            region_name=region,
+            signature_version="s3v4",
+            retries={"mode": "standard", "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            # S3-compatible servers rarely have wildcard DNS for virtual-hosted buckets.
+            s3={"addressing_style": "path"} if endpoint_url else None,
+        )
+        self._client = client
+        self._client_pid = os.getpid() if client is not None else None
+        self._injected = client is not None
+        self._lock = threading.Lock()
+
+    # -- the Store protocol -------------------------------------------------
+
+    def save(
+        self,
+        key: str,
+        fileobj: BinaryIO,
+        *,
+        content_type: str,
+        download_name: str | None = None,
+    ) -> None:
+        """Store the stream under ``key`` with a managed (multipart when large) upload."""
+        extra = self._put_args(content_type, download_name or key)
+        with self._errors("save", key):
+            self._s3().upload_fileobj(
+                fileobj, self.bucket, self._full(key), ExtraArgs=extra, Config=_TRANSFER
+            )
+        log.debug("saved %s (%s)", key, content_type)
+
+    def open(self, key: str) -> BinaryIO:
+        """Return the object's body as a stream; raise ObjectNotFound when missing."""
+        with self._errors("open", key):
+            resp = self._s3().get_object(Bucket=self.bucket, Key=self._full(key))
+        return cast(BinaryIO, resp["Body"])
+
+    def delete(self, key: str) -> None:
+        """Remove the object; S3 already treats a missing key as success."""
+        try:
+            with self._errors("delete", key):
+                self._s3().delete_object(Bucket=self.bucket, Key=self._full(key))
+        except ObjectNotFound:
+            pass
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is stored under ``key``."""
+        try:
+            self._head(key)
+        except ObjectNotFound:
+            return False
+        return True
+
+    def size(self, key: str) -> int:
+        """Byte size of the object; raise ObjectNotFound when missing."""
+        return int(self._head(key)["ContentLength"])
+
+    def url(self, key: str, *, download_name: str | None = None) -> str:
+        """A presigned GET URL, signed locally, that never lets a browser render HTML."""
+        ctype = content_type_for(key)
+        params = {
+            "Bucket": self.bucket,
+            "Key": self._full(key),
+            "ResponseContentType": ctype,
+            "ResponseContentDisposition": content_disposition(download_name or key, ctype),
+        }
+        with self._errors("sign URL for", key):
+            return self._s3().generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=self.url_expires
+            )
+
+    def list_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key under ``prefix``, without the store's own prefix."""
+        with self._errors(f"list {self._full(prefix)!r} in", None):
+            pages = self._s3().get_paginator("list_objects_v2")
+            for page in pages.paginate(Bucket=self.bucket, Prefix=self._full(prefix)):
+                for item in page.get("Contents", []):
+                    yield item["Key"][len(self.prefix) :]
+
+    def check(self) -> None:
+        """Raise StorageError unless the bucket is reachable with our credentials."""
+        with self._errors("check bucket", None):
+            self._s3().head_bucket(Bucket=self.bucket)
+
+    # -- beyond the protocol ------------------------------------------------
+
+    def presigned_post(
+        self, key: str, *, content_type: str, max_bytes: int, expires: int = 600
+    ) -> dict[str, Any]:
+        """A form (``url`` + ``fields``) a browser can POST one file of ``content_type`` to."""
+        fields: dict[str, str] = {
+            "Content-Type": content_type,
+            "Content-Disposition": content_disposition(key, content_type),
+        }
+        if self.sse:
+            fields["x-amz-server-side-encryption"] = self.sse
+        if self.kms_key_id:
+            fields["x-amz-server-side-encryption-aws-kms-key-id"] = self.kms_key_id
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", 1, max_bytes])
+        with self._errors("sign POST for", key):
+            return self._s3().generate_presigned_post(
+                self.bucket,
+                self._full(key),
+                Fields=fields,
+                Conditions=conditions,
+                ExpiresIn=expires,
+            )
+
+    # -- helpers ------------------------------------------------------------
+
+    def _s3(self) -> Any:
+        """The store's client, made on first use in this process (i.e. after uWSGI forks)."""
+        client = self._client
+        if client is not None and (self._injected or self._client_pid == os.getpid()):
+            return client
+        with self._lock:
+            if self._client is None or self._client_pid != os.getpid():
+                # A private Session: the default one is shared and not thread-safe.
+                session = boto3.session.Session()
+                self._client = session.client(
+                    "s3", endpoint_url=self.endpoint_url, config=self._config
+                )
+                self._client_pid = os.getpid()
+            return self._client
+
+    def _full(self, key: str) -> str:
+        """The bucket key for an app key."""
+        return self.prefix + key
+
+    def _head(self, key: str) -> dict[str, Any]:
+        """HEAD the object; raise ObjectNotFound when missing."""
+        with self._errors("stat", key):
+            return self._s3().head_object(Bucket=self.bucket, Key=self._full(key))
+
+    def _put_args(self, content_type: str, download_name: str) -> dict[str, str]:
+        """ExtraArgs for uploads: type, disposition and server-side encryption."""
+        args = {
+            "ContentType": content_type,
+            "ContentDisposition": content_disposition(download_name, content_type),
+        }
+        if self.sse:
+            args["ServerSideEncryption"] = self.sse
+        if self.kms_key_id:
+            args["SSEKMSKeyId"] = self.kms_key_id
+        return args
+
+    @contextmanager
+    def _errors(self, action: str, key: str | None) -> Iterator[None]:
+        """Turn botocore failures into StorageError/ObjectNotFound without leaking secrets."""
+        where = f"s3://{self.bucket}/{self._full(key)}" if key else f"s3://{self.bucket}"
+        try:
+            yield
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            code = str(err.get("Code", "Unknown"))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in _NOT_FOUND_CODES and key is not None:
+                raise ObjectNotFound(f"no object at {where}") from exc
+            log.warning("S3 %s %s failed: %s (HTTP %s)", action, where, code, status)
+            raise StorageError(f"could not {action} {where}: {code} (HTTP {status})") from exc
+        except (BotoCoreError, Boto3Error) as exc:
+            # Message names the error type only: some botocore messages embed URLs.
+            log.warning("S3 %s %s failed: %s", action, where, type(exc).__name__)
+            raise StorageError(f"could not {action} {where}: {type(exc).__name__}") from exc
