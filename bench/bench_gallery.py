@@ -1,0 +1,227 @@
+"""Gallery, search and upload latency at 1,000 and 100,000 photos; prints median and p95.
+
+    .venv/bin/python bench/bench_gallery.py [--database-url URL] [--storage-env k=v ...]
+
+Seeds one person's library straight into the database (labels and search terms included), then
+times real requests through the app (routing, one indexed query, label lookup, URL signing,
+template rendering). Upload timing posts 12-megapixel JPEGs through the API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT)]
+
+from PIL import Image  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from photogallery import create_app  # noqa: E402
+from photogallery.data import migrate, terms  # noqa: E402
+from photogallery.data.schema import photo_labels, photo_terms, photos  # noqa: E402
+
+LABELS = [
+    ("Cat", ("Pet", "Animal", "Mammal")),
+    ("Dog", ("Pet", "Animal", "Mammal")),
+    ("Car", ("Vehicle", "Transportation")),
+    ("Beach", ("Nature", "Outdoors")),
+    ("Food", ()),
+    ("Coffee", ("Beverage", "Drink", "Food")),
+    ("Person", ("Human",)),
+    ("Tree", ("Plant",)),
+    ("Flower", ("Plant",)),
+    ("Building", ("Architecture",)),
+    ("Bird", ("Animal",)),
+    ("Mountain", ("Nature", "Outdoors")),
+    ("Sky", ("Nature",)),
+    ("Boat", ("Vehicle", "Transportation")),
+    ("Bicycle", ("Vehicle",)),
+    ("Cake", ("Food",)),
+]
+WORDS = [
+    "birthday",
+    "holiday",
+    "beach",
+    "garden",
+    "grandma",
+    "party",
+    "trip",
+    "sunset",
+    "snow",
+    "city",
+]
+
+
+def seed(engine, owner_id: int, start: int, count: int, rng: random.Random) -> None:
+    """Insert ``count`` photos with 3-5 labels each and their search terms."""
+    base = datetime(2020, 1, 1)
+    batch = 2000
+    for first in range(start, start + count, batch):
+        rows, label_rows, term_rows = [], [], []
+        for n in range(first, min(first + batch, start + count)):
+            created = base + timedelta(minutes=n)
+            description = " ".join(rng.sample(WORDS, 2))
+            rows.append(
+                dict(
+                    id=n + 1,
+                    owner_id=owner_id,
+                    original_key=f"u{owner_id}/{n}/original.jpg",
+                    thumbnail_key=f"u{owner_id}/{n}/thumbnail.jpg",
+                    preview_key=f"u{owner_id}/{n}/preview.jpg",
+                    original_filename=f"IMG_{n}.jpg",
+                    content_type="image/jpeg",
+                    byte_size=4_000_000,
+                    width=4000,
+                    height=3000,
+                    sha256=f"{n:064x}",
+                    description=description,
+                    created_at=created,
+                    label_status="done",
+                    label_attempts=1,
+                    label_model="bench",
+                )
+            )
+            chosen = rng.sample(LABELS, rng.randint(3, 5))
+            names = []
+            for name, parents in chosen:
+                label_rows.append(
+                    dict(
+                        photo_id=n + 1,
+                        name=name,
+                        confidence=rng.uniform(55, 99),
+                        parents="|".join(parents),
+                        source="model",
+                    )
+                )
+                names += [name, *parents]
+            for term in terms.photo_terms(description, names):
+                term_rows.append(
+                    dict(owner_id=owner_id, term=term, created_at=created, photo_id=n + 1)
+                )
+        with engine.begin() as conn:
+            conn.execute(insert(photos), rows)
+            conn.execute(insert(photo_labels), label_rows)
+            conn.execute(insert(photo_terms), term_rows)
+
+
+def timed(client, url: str, runs: int, headers=None) -> list[float]:
+    client.get(url, headers=headers)  # warm up
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        response = client.get(url, headers=headers)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, response.status_code
+    return times
+
+
+def summary(times: list[float]) -> str:
+    p95 = statistics.quantiles(times, n=20)[18] if len(times) >= 20 else max(times)
+    return f"median {statistics.median(times):6.2f} ms   p95 {p95:6.2f} ms   (n={len(times)})"
+
+
+def measure(client, label: str, runs: int, cursor_depth: bool = True) -> dict[str, float]:
+    results = {}
+    for name, url in (
+        ("gallery page 1", "/"),
+        ("search 'cat'", "/?q=cat"),
+        ("search 'animal beach'", "/?q=animal+beach"),
+    ):
+        times = timed(client, url, runs)
+        results[name] = statistics.median(times)
+        print(f"  {label:>8} photos  {name:<22} {summary(times)}")
+    if cursor_depth:
+        page = client.get("/api/photos?limit=48").get_json()
+        deep = page["next_cursor"]
+        times = timed(client, f"/?cursor={deep}", runs)
+        print(f"  {label:>8} photos  {'gallery page 2':<22} {summary(times)}")
+    return results
+
+
+def twelve_megapixel_jpegs(count: int) -> list[bytes]:
+    from skimage import data
+
+    base = Image.fromarray(data.chelsea()).resize((4000, 3000), Image.Resampling.BICUBIC)
+    out = []
+    for n in range(count):
+        img = base.copy()
+        img.paste((n * 37 % 256, n * 91 % 256, 200), (0, 0, 64, 64))
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=90)
+        out.append(buf.getvalue())
+    return out
+
+
+def measure_uploads(client, runs: int, drain) -> None:
+    jpegs = twelve_megapixel_jpegs(runs + 1)
+    print(f"  12 MP JPEG: {len(jpegs[0]) / 1e6:.1f} MB each")
+    times = []
+    for n, data in enumerate(jpegs):
+        t0 = time.perf_counter()
+        response = client.post(
+            "/api/photos",
+            data={"file": (io.BytesIO(data), f"big{n}.jpg")},
+            content_type="multipart/form-data",
+        )
+        elapsed = (time.perf_counter() - t0) * 1000
+        assert response.status_code == 201, response.get_json()
+        if n:  # the first one warms caches (and loads the labeler, if any)
+            times.append(elapsed)
+        drain()  # labeling happens after the response; keep runs independent
+    print(f"  upload (stored, thumbnails, committed)  {summary(times)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--photos", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--uploads", type=int, default=15)
+    parser.add_argument("--labeler", default="none")
+    parser.add_argument("--set", action="append", default=[], help="extra setting NAME=VALUE")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="photos-bench-"))
+    settings = {
+        "FLASK_SECRET": "bench-" + "x" * 40,
+        "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'photos.db'}",
+        "PHOTOS_DIR": str(tmp / "photos"),
+        "LABELER": args.labeler,
+        **dict(s.split("=", 1) for s in args.set),
+    }
+    app = create_app(settings)
+    engine = app.extensions["photogallery"].engine
+    migrate.upgrade(engine)
+    client = app.test_client()
+    password = "bench password 1"
+    client.post("/api/users", json={"username": "bench", "password": password})
+    token = client.post("/api/tokens", auth=("bench", password)).get_json()["token"]
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    owner_id = 1
+    print(
+        f"database: {engine.url.get_backend_name()}   storage: {settings.get('STORAGE', 'local')}"
+        f"   labeler: {args.labeler}"
+    )
+    rng = random.Random(42)
+    seed(engine, owner_id, 0, 1000, rng)
+    small = measure(client, "1,000", args.runs)
+    t0 = time.perf_counter()
+    seed(engine, owner_id, 1000, args.photos - 1000, rng)
+    print(f"  (seeded {args.photos - 1000:,} more photos in {time.perf_counter() - t0:.0f} s)")
+    large = measure(client, f"{args.photos:,}", args.runs)
+    for name in small:
+        print(f"  ratio {args.photos:,} / 1,000 for {name:<22} {large[name] / small[name]:.2f}x")
+    queue = app.extensions["photogallery"].queue
+    measure_uploads(client, args.uploads, getattr(queue, "drain", lambda: None))
+
+
+if __name__ == "__main__":
+    main()
