@@ -1,0 +1,16 @@
+"""Command-line tools: `flask --app FlaskApp/application.py db|users|tokens|labels ...`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .accounts import tokens_cli, users_cli
+from .db import db_cli
+from .labels import labels_cli
+
+GROUPS = [db_cli, users_cli, tokens_cli, labels_cli]
+
+
+def register(app: Flask) -> None:
+    for group in GROUPS:
+        app.cli.add_command(group)
