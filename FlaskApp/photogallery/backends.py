@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from .data.db import make_engine
 from .labelers.base import Labeler
 from .queue.base import LabelQueue
-from .settings import Settings
+from .settings import ConfigError, Settings
 from .storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,13 @@ class Backends:
     queue: LabelQueue
 
 
+def aws_region(settings: Settings, needed_by: str) -> str:
+    """The region for an AWS client; a clear start-up error instead of botocore's NoRegionError."""
+    if not settings.aws_region:
+        raise ConfigError([f"AWS_REGION: required by {needed_by} (e.g. us-west-2)"])
+    return settings.aws_region
+
+
 def build_store(settings: Settings) -> Store:
     if settings.storage == "s3":
         from .storage.s3 import S3Store  # boto3 only when S3 is used
@@ -35,7 +42,7 @@ def build_store(settings: Settings) -> Store:
         return S3Store(
             settings.photos_bucket,
             prefix=settings.s3_prefix,
-            region=settings.aws_region or "",
+            region=aws_region(settings, "STORAGE=s3"),
             endpoint_url=settings.s3_endpoint_url,
             url_expires=settings.url_expires,
             sse=settings.s3_sse,
@@ -54,10 +61,14 @@ def build_labeler(settings: Settings) -> Labeler | None:
     if settings.labeler == "rekognition":
         from .labelers.rekognition import RekognitionLabeler
 
+        in_s3 = settings.storage == "s3" and not settings.s3_endpoint_url
         return RekognitionLabeler(
-            region=settings.aws_region or "",
+            region=aws_region(settings, "LABELER=rekognition"),
             min_confidence=settings.label_min_confidence,
             max_labels=settings.label_max_labels,
+            # Rekognition reads S3 directly (no download) unless the bucket is not on AWS.
+            s3_bucket=settings.photos_bucket if in_s3 else None,
+            s3_prefix=settings.s3_prefix,
         )
     from .labelers.onnx import OnnxLabeler
 
@@ -70,7 +81,11 @@ def build_queue(settings: Settings, app: Flask) -> LabelQueue:
     if settings.label_queue == "sqs":
         from .queue.sqs import SqsQueue
 
-        return SqsQueue(settings.sqs_queue_url, region=settings.aws_region or "")
+        return SqsQueue(
+            settings.sqs_queue_url,
+            region=aws_region(settings, "LABEL_QUEUE=sqs"),
+            endpoint_url=settings.sqs_endpoint_url,
+        )
     from .queue.inline import InlineQueue
     from .services.labeling import label_photo_with_retries
 

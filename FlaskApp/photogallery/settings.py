@@ -45,11 +45,13 @@ class Settings:
     s3_kms_key_id: str | None = None
     aws_region: str | None = None
     url_expires: int = 3600
+    direct_upload: bool = False
     labeler: str = "onnx"
     label_min_confidence: float = 55.0
     label_max_labels: int = 10
     label_queue: str = "inline"
     sqs_queue_url: str = ""
+    sqs_endpoint_url: str | None = None
     auth: frozenset[str] = frozenset({"local"})
     allow_signup: bool = True
     cognito: dict[str, str] = field(default_factory=dict)
@@ -194,6 +196,7 @@ def _build(r: _Reader, instance_path: str) -> Settings:
         s3_kms_key_id=r.str("S3_KMS_KEY_ID") or None,
         aws_region=region,
         url_expires=r.int("URL_EXPIRES", 3600, 60, 7 * 24 * 3600),
+        direct_upload=_direct_upload(r, storage),
         labeler=labeler,
         # The offline model spreads belief over look-alike classes: right answers land at 30-60%.
         label_min_confidence=r.float(
@@ -204,6 +207,7 @@ def _build(r: _Reader, instance_path: str) -> Settings:
         sqs_queue_url=r.require("SQS_QUEUE_URL", "when LABEL_QUEUE=sqs")
         if label_queue == "sqs"
         else "",
+        sqs_endpoint_url=r.str("SQS_ENDPOINT_URL") or None,
         auth=auth,
         allow_signup=r.bool("ALLOW_SIGNUP", True),
         cognito=_cognito(r, region) if "cognito" in auth else {},
@@ -285,6 +289,14 @@ def _sse(r: _Reader) -> str:
     if value not in ("AES256", "aws:kms"):
         r.problems.append(f"S3_SSE: must be AES256, aws:kms or none; got {value!r}")
     return value
+
+
+def _direct_upload(r: _Reader, storage: str) -> bool:
+    """Browsers send photos straight to S3 (presigned POST); needs the bucket's CORS rule."""
+    wanted = r.bool("DIRECT_UPLOAD", False)
+    if wanted and storage != "s3":
+        r.problems.append("DIRECT_UPLOAD: needs STORAGE=s3 (browsers upload straight to S3)")
+    return wanted and storage == "s3"
 
 
 def _cognito(r: _Reader, region: str | None) -> dict[str, str]:

@@ -12,19 +12,13 @@ from botocore.stub import Stubber
 
 from photogallery.queue.base import QueueError
 from photogallery.queue.sqs import SqsQueue, parse_body
-from tests.fixtures.servers import SqsServer, closed_port
+from tests.fixtures.servers import SqsServer, closed_port, use_test_credentials
 
 
 @pytest.fixture
 def aws_env(sqs_server: SqsServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """Credentials for the default chain via env vars only, never a developer's ~/.aws."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", sqs_server.access_key)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", sqs_server.secret_key)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    use_test_credentials(monkeypatch, tmp_path, sqs_server.access_key, sqs_server.secret_key)
 
 
 def make_queue(server: SqsServer, url: str) -> SqsQueue:

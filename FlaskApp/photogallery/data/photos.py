@@ -107,7 +107,7 @@ def _with_labels(conn: Connection, rows: Sequence) -> list[Photo]:
     if ids:
         query = (
             select(photo_labels)
-            .where(photo_labels.c.photo_id.in_(ids))
+            .where(photo_labels.c.photo_id.in_(ids), photo_labels.c.source != "removed")
             .order_by(photo_labels.c.confidence.desc(), photo_labels.c.name)
         )
         for r in conn.execute(query):
@@ -164,6 +164,41 @@ def set_labels(
     _replace_terms(conn, photo_id)
 
 
+def add_owner_label(conn: Connection, photo_id: int, name: str) -> None:
+    """The owner's own label: shown at 100%, searchable, kept by every relabeling."""
+    existing = _label_row(conn, photo_id, name)
+    if existing is None:
+        conn.execute(
+            insert(photo_labels).values(
+                photo_id=photo_id, name=name, confidence=100.0, parents="", source="user"
+            )
+        )
+    else:
+        conn.execute(
+            update(photo_labels)
+            .where(photo_labels.c.id == existing.id)
+            .values(source="user", confidence=100.0)
+        )
+    _replace_terms(conn, photo_id)
+
+
+def remove_label(conn: Connection, photo_id: int, name: str) -> bool:
+    """Hide a label for good: a ``removed`` row stops relabeling from bringing it back."""
+    existing = _label_row(conn, photo_id, name)
+    if existing is None or existing.source == "removed":
+        return False
+    conn.execute(
+        update(photo_labels).where(photo_labels.c.id == existing.id).values(source="removed")
+    )
+    _replace_terms(conn, photo_id)
+    return True
+
+
+def _label_row(conn: Connection, photo_id: int, name: str):
+    rows = _label_rows(conn, photo_id)
+    return next((r for r in rows if r.name.casefold() == name.casefold()), None)
+
+
 def _unique(labels: Iterable[PhotoLabel]) -> list[PhotoLabel]:
     seen: dict[str, PhotoLabel] = {}
     for label in labels:
@@ -193,6 +228,17 @@ def list_photo_ids(conn: Connection, *, status: str | None = None, limit: int = 
     return list(conn.execute(query).scalars())
 
 
+def list_stale_pending(conn: Connection, before: datetime, limit: int) -> list[int]:
+    """Photos still pending that were uploaded before ``before`` (their job was lost)."""
+    query = (
+        select(photos.c.id)
+        .where(photos.c.label_status == "pending", photos.c.created_at < before)
+        .order_by(photos.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
 def _replace_terms(conn: Connection, photo_id: int) -> None:
     """Rebuild a photo's search terms from its description and labels."""
     photo = conn.execute(
@@ -202,6 +248,8 @@ def _replace_terms(conn: Connection, photo_id: int) -> None:
     ).first()
     names: list[str] = []
     for r in _label_rows(conn, photo_id):
+        if r.source == "removed":
+            continue
         names.append(r.name)
         names.extend(p for p in r.parents.split("|") if p)
     found = search_terms.photo_terms(photo.description, names)

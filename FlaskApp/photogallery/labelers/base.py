@@ -33,6 +33,9 @@ class Labeler(Protocol):
     """Turns a stored image (the JPEG preview) into labels."""
 
     name: str
+    # False when the labeler fetches the image itself by ``key`` (Rekognition reading S3), so
+    # the caller need not download it.
+    needs_bytes: bool
 
-    def detect_labels(self, image: bytes, *, key: str | None = None) -> LabelResult:
-        """Label the JPEG ``image``; ``key`` names it in the store (Rekognition may use S3)."""
+    def detect_labels(self, image: bytes | None, *, key: str | None = None) -> LabelResult:
+        """Label the JPEG ``image``; ``key`` names it in the store."""

@@ -101,6 +101,7 @@ class OnnxLabeler:
     """Labels photos locally; safe to call from several threads at once."""
 
     name = "onnx"
+    needs_bytes = True
 
     def __init__(
         self,
@@ -122,7 +123,9 @@ class OnnxLabeler:
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
-    def detect_labels(self, image: bytes, *, key: str | None = None) -> LabelResult:
+    def detect_labels(self, image: bytes | None, *, key: str | None = None) -> LabelResult:
+        if image is None:
+            raise LabelerError("the offline labeler needs the image bytes", retryable=False)
         pixels = preprocess(image)
         loaded = self._load()
         try:

@@ -113,6 +113,14 @@ class SqsQueue:
         with self._errors("delete message from"):
             self._sqs().delete_message(QueueUrl=self.queue_url, ReceiptHandle=receipt_handle)
 
+    def retry_later(self, receipt_handle: str, delay_seconds: int) -> None:
+        """Make a failed job visible again after ``delay_seconds`` (backoff between tries)."""
+        delay = max(0, min(int(delay_seconds), 12 * 3600))  # SQS's visibility maximum
+        with self._errors("delay message on"):
+            self._sqs().change_message_visibility(
+                QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=delay
+            )
+
     def check(self) -> None:
         """Raise QueueError unless the queue is reachable with our credentials."""
         with self._errors("check"):

@@ -18,6 +18,7 @@ from .uploads import clean_description
 
 log = logging.getLogger(__name__)
 MAX_QUERY_WORDS = 8
+MAX_LABEL = 100
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,31 @@ def update_description(backends: Backends, owner_id: int, photo_id: int, text: s
             raise NotFound(photo_id)
         photo_data.update_description(conn, photo_id, description)
     return get_photo(backends, owner_id, photo_id)
+
+
+def add_label(backends: Backends, owner_id: int, photo_id: int, name: str) -> Photo:
+    """The owner adds a label of their own (kept through relabeling)."""
+    name = " ".join((name or "").split())
+    if not 1 <= len(name) <= MAX_LABEL:
+        raise InvalidInput(f"a label is 1 to {MAX_LABEL} characters")
+    with backends.engine.begin() as conn:
+        _owned(conn, owner_id, photo_id)
+        photo_data.add_owner_label(conn, photo_id, name)
+    return get_photo(backends, owner_id, photo_id)
+
+
+def remove_label(backends: Backends, owner_id: int, photo_id: int, name: str) -> Photo:
+    """The owner removes a wrong label; relabeling will not bring it back."""
+    with backends.engine.begin() as conn:
+        _owned(conn, owner_id, photo_id)
+        if not photo_data.remove_label(conn, photo_id, name):
+            raise NotFound(name)
+    return get_photo(backends, owner_id, photo_id)
+
+
+def _owned(conn, owner_id: int, photo_id: int) -> None:
+    if photo_data.get_photo(conn, photo_id, owner_id) is None:
+        raise NotFound(photo_id)
 
 
 def delete_photo(backends: Backends, owner_id: int, photo_id: int) -> None:

@@ -9,27 +9,33 @@ from ..backends import Backends
 from ..data import photos as photo_data
 from ..data.models import PhotoLabel
 from ..labelers.base import LabelerError
-from ..storage.base import StorageError
+from ..storage.base import ObjectNotFound, StorageError
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
 BACKOFF_SECONDS = (2.0, 8.0, 30.0)
 
 
-def label_photo(backends: Backends, photo_id: int) -> str:
-    """Label one photo once; return its new status. Raise LabelerError when worth retrying."""
-    if backends.labeler is None:
+def label_photo(backends: Backends, photo_id: int, *, force: bool = False) -> str:
+    """Label one photo; return its status. Raise LabelerError/StorageError when worth retrying.
+
+    Idempotent: a job delivered twice finds the photo ``done`` and does nothing (unless
+    ``force``, for relabeling), and a rerun replaces the model's labels rather than adding.
+    """
+    labeler = backends.labeler
+    if labeler is None:
         return "pending"
     with backends.engine.connect() as conn:
         photo = photo_data.get_photo(conn, photo_id)
     if photo is None:
         return "gone"  # deleted before its job ran: nothing to do
+    if photo.label_status == "done" and not force:
+        return "done"
     try:
-        with backends.store.open(photo.preview_key) as f:
-            image = f.read()
-        result = backends.labeler.detect_labels(image, key=photo.preview_key)
+        image = _read(backends, photo.preview_key) if labeler.needs_bytes else None
+        result = labeler.detect_labels(image, key=photo.preview_key)
     except (LabelerError, StorageError) as exc:
-        retryable = getattr(exc, "retryable", True)
+        retryable = getattr(exc, "retryable", True) and not isinstance(exc, ObjectNotFound)
         final = not retryable or photo.label_attempts + 1 >= MAX_ATTEMPTS
         with backends.engine.begin() as conn:
             photo_data.mark_label_attempt(conn, photo_id, error=str(exc), final=final)
@@ -48,13 +54,22 @@ def label_photo(backends: Backends, photo_id: int) -> str:
     return "done"
 
 
+def _read(backends: Backends, key: str) -> bytes:
+    with backends.store.open(key) as f:
+        return f.read()
+
+
 def label_photo_with_retries(
-    backends: Backends, photo_id: int, *, backoff: tuple[float, ...] = BACKOFF_SECONDS
+    backends: Backends,
+    photo_id: int,
+    *,
+    backoff: tuple[float, ...] = BACKOFF_SECONDS,
+    force: bool = False,
 ) -> str:
     """Label in-process, sleeping between retryable failures (the inline queue's worker)."""
     for delay in (*backoff, None):
         try:
-            return label_photo(backends, photo_id)
+            return label_photo(backends, photo_id, force=force)
         except (LabelerError, StorageError):
             if delay is None:
                 break

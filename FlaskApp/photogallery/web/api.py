@@ -173,3 +173,28 @@ def delete_photo(photo_id: int):
     except NotFound:
         return error("no such photo", 404)
     return "", 204
+
+
+@bp.post("/photos/<int:photo_id>/labels")
+@signed_in
+def add_label(photo_id: int):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        return error('send JSON like {"name": "Grandma"}', 400)
+    try:
+        photo = gallery.add_label(get_backends(), current_user.id, photo_id, body["name"])
+    except NotFound:
+        return error("no such photo", 404)
+    except InvalidInput as exc:
+        return error(str(exc), 400)
+    return jsonify(photo_json(photo))
+
+
+@bp.delete("/photos/<int:photo_id>/labels/<path:name>")
+@signed_in
+def remove_label(photo_id: int, name: str):
+    try:
+        photo = gallery.remove_label(get_backends(), current_user.id, photo_id, name)
+    except NotFound:
+        return error("no such photo or label", 404)
+    return jsonify(photo_json(photo))

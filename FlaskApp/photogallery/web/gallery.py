@@ -63,3 +63,27 @@ def delete(photo_id: int):
         abort(404)
     flash("Photo deleted.", "success")
     return redirect(url_for("gallery.index"))
+
+
+@bp.post("/photos/<int:photo_id>/labels")
+@login_required
+def add_label(photo_id: int):
+    try:
+        gallery.add_label(get_backends(), current_user.id, photo_id, request.form.get("name", ""))
+    except NotFound:
+        abort(404)
+    except InvalidInput as exc:
+        flash(f"Label not added: {exc}.", "error")
+    return redirect(url_for("gallery.photo", photo_id=photo_id))
+
+
+@bp.post("/photos/<int:photo_id>/labels/remove")
+@login_required
+def remove_label(photo_id: int):
+    name = request.form.get("name", "")
+    try:
+        gallery.remove_label(get_backends(), current_user.id, photo_id, name)
+    except NotFound:
+        abort(404)
+    flash(f"Removed the label {name}.", "success")
+    return redirect(url_for("gallery.photo", photo_id=photo_id))
