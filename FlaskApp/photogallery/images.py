@@ -137,9 +137,11 @@ def _decode_oriented(img: Image.Image, size: int) -> Image.Image:
             img.draft("RGB", (max(1, int(img.width * ratio)), max(1, int(img.height * ratio))))
         img.seek(0)
         img.load()
-        oriented = ImageOps.exif_transpose(img)
-        oriented.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
-        return _flatten(oriented)
+        # In place: a transposed copy would hold a second full decode in memory at once.
+        ImageOps.exif_transpose(img, in_place=True)
+        img.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        flat = _flatten(img)
+        return img.copy() if flat is img else flat  # the caller closes img
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise ImageRejected("is damaged and could not be read") from None
 
@@ -159,5 +161,6 @@ def _encode(img: Image.Image, size: int) -> Rendition:
         img = img.copy()
         img.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=True)
+    # Baseline, not progressive: encoding a 1600 px preview is ~10x faster (measured 8 vs 79 ms).
+    img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False)
     return Rendition(buf.getvalue(), img.width, img.height)
