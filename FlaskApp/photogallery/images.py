@@ -139,7 +139,9 @@ def _decode_oriented(img: Image.Image, size: int) -> Image.Image:
         img.load()
         # In place: a transposed copy would hold a second full decode in memory at once.
         ImageOps.exif_transpose(img, in_place=True)
-        img.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        # Bilinear (antialiased in Pillow) for the last <2x step from the draft: indistinguishable
+        # from Lanczos at this ratio and ~3x cheaper; it was half of a 12 MP upload's time.
+        img.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
         flat = _flatten(img)
         return img.copy() if flat is img else flat  # the caller closes img
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
@@ -159,7 +161,7 @@ def _flatten(img: Image.Image) -> Image.Image:
 def _encode(img: Image.Image, size: int) -> Rendition:
     if max(img.size) > size:
         img = img.copy()
-        img.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        img.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
     buf = io.BytesIO()
     # Baseline, not progressive: encoding a 1600 px preview is ~10x faster (measured 8 vs 79 ms).
     img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False)
