@@ -77,14 +77,30 @@ def add_token(conn: Connection, user_id: int, token_hash: str, name: str) -> int
     return result.inserted_primary_key[0]
 
 
-def get_user_by_token(conn: Connection, token_hash: str) -> User | None:
-    query = select(users).join(api_tokens).where(api_tokens.c.token_hash == token_hash)
-    return _user(conn.execute(query).first())
+def get_user_by_token(conn: Connection, token_hash: str) -> tuple[User, datetime | None] | None:
+    """The token's user and when the token was last used, or None."""
+    query = (
+        select(users, api_tokens.c.last_used_at.label("token_last_used_at"))
+        .join(api_tokens)
+        .where(api_tokens.c.token_hash == token_hash)
+    )
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    values = dict(row._mapping)
+    last_used = values.pop("token_last_used_at")
+    return User(**values), last_used
 
 
-def touch_token(conn: Connection, token_hash: str) -> None:
+def touch_token(conn: Connection, token_hash: str, *, unless_since: datetime) -> None:
+    """Record use, at most once per interval: a write on every API call would cost more."""
     conn.execute(
-        update(api_tokens).where(api_tokens.c.token_hash == token_hash).values(last_used_at=_now())
+        update(api_tokens)
+        .where(
+            api_tokens.c.token_hash == token_hash,
+            (api_tokens.c.last_used_at.is_(None)) | (api_tokens.c.last_used_at < unless_since),
+        )
+        .values(last_used_at=_now())
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,6 +16,7 @@ from .errors import InvalidInput
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
 MIN_PASSWORD = 8
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "pg_"  # noqa: S105 - a marker, not a secret
 # Checked against when a username is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
@@ -77,10 +79,15 @@ def create_api_token(backends: Backends, user_id: int, name: str = "API token") 
 def user_for_token(backends: Backends, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    with backends.engine.begin() as conn:
-        user = user_data.get_user_by_token(conn, _hash(token))
-        if user:
-            user_data.touch_token(conn, _hash(token))
+    with backends.engine.connect() as conn:
+        found = user_data.get_user_by_token(conn, _hash(token))
+    if found is None:
+        return None
+    user, last_used = found
+    recently = datetime.now(UTC).replace(tzinfo=None) - TOKEN_TOUCH_INTERVAL
+    if last_used is None or last_used < recently:
+        with backends.engine.begin() as conn:
+            user_data.touch_token(conn, _hash(token), unless_since=recently)
     return user
 
 
