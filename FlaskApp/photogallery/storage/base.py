@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from shutil import copyfileobj
 from typing import BinaryIO, Protocol
 
 
@@ -12,6 +15,15 @@ class StorageError(Exception):
 
 class ObjectNotFound(StorageError):
     """No object is stored under that key."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as a listing reports it (no extra request per object)."""
+
+    key: str
+    size: int
+    modified: datetime  # timezone-aware UTC
 
 
 class Store(Protocol):
@@ -26,6 +38,16 @@ class Store(Protocol):
         download_name: str | None = None,
     ) -> None:
         """Store the stream under ``key`` without reading it all into memory."""
+
+    def copy(
+        self,
+        source_key: str,
+        key: str,
+        *,
+        content_type: str,
+        download_name: str | None = None,
+    ) -> None:
+        """Copy an object inside the store (server-side for S3), with new type and name."""
 
     def open(self, key: str) -> BinaryIO:
         """Return a readable binary stream; raise ObjectNotFound when missing."""
@@ -43,7 +65,17 @@ class Store(Protocol):
         """A signed, expiring GET URL, computed locally (no network call)."""
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
-        """Every key under ``prefix`` (for consistency checks and migration)."""
+        """Every key under ``prefix``."""
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Every object under ``prefix`` with size and age (for consistency checks, migration)."""
 
     def check(self) -> None:
         """Raise StorageError when the store is not reachable (for /ready)."""
+
+
+def download(store: Store, key: str, fileobj: BinaryIO) -> None:
+    """Copy an object into a local file, 1 MB at a time, and rewind the file."""
+    with store.open(key) as body:
+        copyfileobj(body, fileobj, 1024 * 1024)
+    fileobj.seek(0)

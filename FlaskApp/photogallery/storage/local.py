@@ -11,11 +11,12 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlencode
 
-from .base import ObjectNotFound, StorageError
+from .base import ObjectNotFound, StorageError, StoredObject
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 # URLs stay the same within a window so browsers can cache thumbnails between page loads.
@@ -32,6 +33,9 @@ class LocalStore:
         self._secret = hashlib.sha256(b"photogallery-media\0" + secret.encode()).digest()
         self.url_expires = url_expires
         self.url_prefix = url_prefix.rstrip("/")
+
+    def __str__(self) -> str:
+        return str(self.root)
 
     def _path(self, key: str) -> Path:
         if not _KEY.match(key) or ".." in key:
@@ -58,6 +62,17 @@ class LocalStore:
             if "tmp" in locals():
                 Path(tmp).unlink(missing_ok=True)
             raise StorageError(f"could not write {key}: {exc.strerror}") from exc
+
+    def copy(
+        self,
+        source_key: str,
+        key: str,
+        *,
+        content_type: str,
+        download_name: str | None = None,
+    ) -> None:
+        with self.open(source_key) as source:
+            self.save(key, source, content_type=content_type, download_name=download_name)
 
     def open(self, key: str) -> BinaryIO:
         try:
@@ -119,13 +134,23 @@ class LocalStore:
         return path
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
+        return (item.key for item in self.list_objects(prefix))
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         base = self.root / prefix if prefix else self.root
         if not base.exists():
             return
         for dirpath, _dirs, files in os.walk(base):
             for name in sorted(files):
-                if not name.startswith(".upload-"):
-                    yield str(Path(dirpath, name).relative_to(self.root))
+                if name.startswith(".upload-"):
+                    continue  # a save in progress (or one a crash interrupted)
+                path = Path(dirpath, name)
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue  # deleted while we walked
+                modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+                yield StoredObject(str(path.relative_to(self.root)), stat.st_size, modified)
 
     def check(self) -> None:
         try:

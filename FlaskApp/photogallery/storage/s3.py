@@ -6,8 +6,10 @@ import logging
 import os
 import posixpath
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 from urllib.parse import quote
 
@@ -15,23 +17,28 @@ import boto3
 from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from photogallery.storage.base import ObjectNotFound, StorageError
+from photogallery.storage.base import ObjectNotFound, StorageError, StoredObject
+from photogallery.storage.presign import QueryPresigner, probe_key
 
 log = logging.getLogger(__name__)
 
 _MB = 1024 * 1024
 
-# Multipart above 8 MB; at most a few 8 MB parts in memory per upload.
+# Multipart above 8 MB, in 5 MB parts (S3's smallest). s3transfer reads each part of a file
+# object into memory, up to max_in_memory_upload_chunks of them (default 10); with two parts in
+# flight, a 200 MB upload adds ~37 MB to a worker (bench/bench_s3_memory.py), not ~90 MB.
 _TRANSFER = TransferConfig(
     multipart_threshold=8 * _MB,
-    multipart_chunksize=8 * _MB,
+    multipart_chunksize=5 * _MB,
     max_concurrency=2,
     max_io_queue=4,
     # Never switch to the CRT client if awscrt gets installed: its memory use differs.
     preferred_transfer_client="classic",
 )
+_TRANSFER.max_in_memory_upload_chunks = 2  # not a boto3 argument, but s3transfer reads it
+_TRANSFER.max_in_memory_download_chunks = 2
 
 # Only these are served inline; anything else is forced to download.
 _IMAGE_TYPES = {
@@ -44,6 +51,10 @@ _IMAGE_TYPES = {
 }
 _INLINE_TYPES = frozenset(_IMAGE_TYPES.values())
 _FALLBACK_TYPE = "application/octet-stream"
+
+# URLs stay the same within a window so browsers can cache thumbnails between page loads.
+URL_WINDOW = 600
+_MAX_EXPIRES = 7 * 24 * 3600  # SigV4's limit
 
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 _SSE_MODES = frozenset({"", "AES256", "aws:kms"})
@@ -82,6 +93,9 @@ class S3Store:
     ) -> None:
         if sse not in _SSE_MODES:
             raise ValueError(f"sse must be one of {sorted(_SSE_MODES)}, not {sse!r}")
+        if not region:
+            # Caught here, at start-up, rather than as botocore's NoRegionError mid-request.
+            raise ValueError("S3Store needs a region (AWS_REGION), e.g. us-west-2")
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.region = region
@@ -102,6 +116,10 @@ class S3Store:
         self._client_pid = os.getpid() if client is not None else None
         self._injected = client is not None
         self._lock = threading.Lock()
+        self._signer: tuple[Any, QueryPresigner] | None = None
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
 
     # -- the Store protocol -------------------------------------------------
 
@@ -120,6 +138,24 @@ class S3Store:
                 fileobj, self.bucket, self._full(key), ExtraArgs=extra, Config=_TRANSFER
             )
         log.debug("saved %s (%s)", key, content_type)
+
+    def copy(
+        self,
+        source_key: str,
+        key: str,
+        *,
+        content_type: str,
+        download_name: str | None = None,
+    ) -> None:
+        """Copy inside the bucket (no bytes through this process), replacing type and name."""
+        extra = {
+            **self._put_args(content_type, download_name or key),
+            "MetadataDirective": "REPLACE",
+        }
+        source = {"Bucket": self.bucket, "Key": self._full(source_key)}
+        with self._errors("copy to", key):
+            self._s3().copy(source, self.bucket, self._full(key), ExtraArgs=extra, Config=_TRANSFER)
+        log.debug("copied %s to %s", source_key, key)
 
     def open(self, key: str) -> BinaryIO:
         """Return the object's body as a stream; raise ObjectNotFound when missing."""
@@ -148,26 +184,37 @@ class S3Store:
         return int(self._head(key)["ContentLength"])
 
     def url(self, key: str, *, download_name: str | None = None) -> str:
-        """A presigned GET URL, signed locally, that never lets a browser render HTML."""
+        """A presigned GET URL, signed locally, that never lets a browser render HTML.
+
+        Signed at the start of a time window (and valid that much longer), so a page shows the
+        same URLs on every load within it and the browser's cache keeps the thumbnails.
+        """
         ctype = content_type_for(key)
         params = {
-            "Bucket": self.bucket,
-            "Key": self._full(key),
-            "ResponseContentType": ctype,
-            "ResponseContentDisposition": content_disposition(download_name or key, ctype),
+            "response-cache-control": f"private, max-age={self.url_expires}",
+            "response-content-disposition": content_disposition(download_name or key, ctype),
+            "response-content-type": ctype,
         }
+        window = min(URL_WINDOW, self.url_expires // 6)
+        now = int(time.time())
+        signed_at = now - now % window if window else now
+        expires = min(self.url_expires + window, _MAX_EXPIRES)
+        when = datetime.fromtimestamp(signed_at, UTC)
         with self._errors("sign URL for", key):
-            return self._s3().generate_presigned_url(
-                "get_object", Params=params, ExpiresIn=self.url_expires
-            )
+            return self._presigner().url(self._full(key), params, expires=expires, now=when)
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix``, without the store's own prefix."""
+        return (item.key for item in self.list_objects(prefix))
+
+    def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Every object under ``prefix`` (1,000 per request), without the store's prefix."""
         with self._errors(f"list {self._full(prefix)!r} in", None):
             pages = self._s3().get_paginator("list_objects_v2")
             for page in pages.paginate(Bucket=self.bucket, Prefix=self._full(prefix)):
                 for item in page.get("Contents", []):
-                    yield item["Key"][len(self.prefix) :]
+                    key = item["Key"][len(self.prefix) :]
+                    yield StoredObject(key, int(item["Size"]), item["LastModified"])
 
     def check(self) -> None:
         """Raise StorageError unless the bucket is reachable with our credentials."""
@@ -215,6 +262,22 @@ class S3Store:
                 )
                 self._client_pid = os.getpid()
             return self._client
+
+    def _presigner(self) -> QueryPresigner:
+        """This process's URL signer, bound to the client's location and credentials."""
+        client = self._s3()
+        signer = self._signer
+        if signer is None or signer[0] is not client:
+            probe = client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": probe_key()}, ExpiresIn=60
+            )
+            # The client's own credentials object, so instance-role credentials keep refreshing.
+            credentials = client._request_signer._credentials
+            if credentials is None:
+                raise NoCredentialsError()
+            presigner = QueryPresigner(probe, self.region, credentials.get_frozen_credentials)
+            signer = self._signer = (client, presigner)
+        return signer[1]
 
     def _full(self, key: str) -> str:
         """The bucket key for an app key."""
