@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
@@ -13,6 +14,9 @@ from .labelers.base import Labeler
 from .queue.base import LabelQueue
 from .settings import ConfigError, Settings
 from .storage.base import Store
+
+if TYPE_CHECKING:
+    from .services.cognito import CognitoClient
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +30,7 @@ class Backends:
     store: Store
     labeler: Labeler | None
     queue: LabelQueue
+    oidc: CognitoClient | None = None  # the Cognito app client, when AUTH includes cognito
 
 
 def aws_region(settings: Settings, needed_by: str) -> str:
@@ -96,6 +101,21 @@ def build_queue(settings: Settings, app: Flask) -> LabelQueue:
     return InlineQueue(handle)
 
 
+def build_oidc(settings: Settings) -> CognitoClient | None:
+    if "cognito" not in settings.auth:
+        return None
+    from .services.cognito import CognitoClient
+
+    c = settings.cognito
+    return CognitoClient(
+        issuer=c["issuer"],
+        client_id=c["client_id"],
+        client_secret=c["client_secret"],
+        domain=c["domain"],
+        identity_provider=c["identity_provider"],
+    )
+
+
 def init_app(app: Flask, settings: Settings) -> Backends:
     backends = Backends(
         settings=settings,
@@ -103,6 +123,7 @@ def init_app(app: Flask, settings: Settings) -> Backends:
         store=build_store(settings),
         labeler=build_labeler(settings),
         queue=build_queue(settings, app),
+        oidc=build_oidc(settings),
     )
     app.extensions["photogallery"] = backends
     return backends

@@ -129,4 +129,43 @@ photo_terms = Table(
     **MYSQL,
 )
 
-__all__ = ["api_tokens", "metadata", "photo_labels", "photo_terms", "photos", "users"]
+# Cognito sign-ins started in a browser and not yet finished: the callback takes a row once.
+oauth_logins = Table(
+    "oauth_logins",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),  # sha256 hex of the state
+    Column("nonce", String(128), nullable=False),
+    Column("code_verifier", String(128), nullable=False),  # PKCE
+    Column("redirect_uri", String(2000), nullable=False),
+    Column("next_url", String(2000)),
+    Column("created_at", Timestamp, nullable=False),
+    Index(None, "created_at"),  # sweeping abandoned sign-ins
+    **MYSQL,
+)
+
+# A Cognito-signed-in browser session: the cookie holds only a random handle, the refresh token
+# (encrypted) stays here.
+oauth_sessions = Table(
+    "oauth_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("handle_hash", String(64), nullable=False, unique=True),  # sha256 hex of the handle
+    Column("refresh_token", Text),  # Fernet-encrypted; None when the client issues none
+    Column("access_expires_at", Timestamp, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Index(None, "user_id"),
+    **MYSQL,
+)
+
+__all__ = [
+    "api_tokens",
+    "metadata",
+    "oauth_logins",
+    "oauth_sessions",
+    "photo_labels",
+    "photo_terms",
+    "photos",
+    "users",
+]

@@ -23,15 +23,16 @@ from flask_login import (
 
 from ..backends import get_backends
 from ..data.models import User
-from ..services import accounts
+from ..services import accounts, cognito_sign_in
 from ..services.errors import InvalidInput
-from .safety import safe_next
+from .safety import external_url, safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see your photos."
 login_manager.session_protection = "basic"
+COGNITO_SESSION = "cognito_session"  # handle of the server-side Cognito session (data/oauth.py)
 
 
 class CurrentUser(UserMixin):
@@ -55,11 +56,15 @@ def load_user(user_id: str) -> CurrentUser | None:
 
 @login_manager.request_loader
 def load_user_from_bearer(req) -> CurrentUser | None:
-    """``Authorization: Bearer <personal API token>`` signs a request in without a session."""
+    """``Authorization: Bearer <personal API token or Cognito access token>`` signs a request in."""
     scheme, _, token = req.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         return None
-    user = accounts.user_for_token(get_backends(), token.strip())
+    if token.startswith(accounts.TOKEN_PREFIX):
+        user = accounts.user_for_token(get_backends(), token)
+    else:
+        user = cognito_sign_in.user_for_access_token(get_backends(), token)
     return CurrentUser(user, via_token=True) if user else None
 
 
@@ -116,8 +121,14 @@ def signup():
 
 @bp.post("/logout")
 def logout():
+    """Sign out here; a Cognito session is also revoked and signed out of the hosted UI."""
+    handle = session.get(COGNITO_SESSION)
     logout_user()
     session.clear()
+    backends = get_backends()
+    if handle and backends.oidc:
+        cognito_sign_in.sign_out(backends, handle)
+        return redirect(backends.oidc.logout_url(external_url("gallery.index")))
     return redirect(url_for("auth.login"))
 
 

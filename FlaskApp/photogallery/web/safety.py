@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from flask import current_app, url_for
+
 
 def safe_next(target: str | None) -> str | None:
     """``target`` if it is a path on this site, else None (no open redirects)."""
@@ -13,3 +15,16 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or "\\" in target:
         return None
     return target
+
+
+def external_url(endpoint: str, **values: object) -> str:
+    """An absolute URL of this site: on BASE_URL when set, else as the request came in.
+
+    Without BASE_URL the scheme and host are the request's, which ProxyFix (PROXY_COUNT) corrects
+    behind a TLS-terminating load balancer, so redirect URIs come out as https://.
+    """
+    base = current_app.config["PHOTOS_SETTINGS"].base_url
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    parts = urlsplit(base)
+    return f"{parts.scheme}://{parts.netloc}{url_for(endpoint, **values)}"
