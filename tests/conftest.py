@@ -1,9 +1,10 @@
-"""Shared fixtures: an app on SQLite and on a real MariaDB/MySQL server, clients, sample photos."""
+"""Shared fixtures: an app on SQLite, on MariaDB/MySQL and with photos in S3 (SeaweedFS); photos."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 
 import pytest
@@ -15,7 +16,7 @@ from photogallery import create_app
 from photogallery.data import migrate
 from photogallery.data.schema import metadata
 
-pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.oidc"]
+pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.oidc", "tests.fixtures.cognito"]
 
 MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", "mysql+mysqlconnector://root@127.0.0.1:3306/")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -50,14 +51,69 @@ def mysql_url():
     admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "mysql"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
+LOCAL_STACKS = ["sqlite", "mysql"]  # for tests of the local store's own /media URLs
+
+
+@pytest.fixture(params=[*LOCAL_STACKS, "s3"])
+def stack(request):
+    """The servers an app test runs on: SQLite or MySQL with photos on disk, or SQLite + S3."""
+    return request.param
+
+
+@pytest.fixture
+def database_url(stack, request, tmp_path):
+    if stack != "mysql":
         yield f"sqlite:///{tmp_path / 'photos.db'}"
         return
     url = request.getfixturevalue("mysql_url")
     yield url
     _empty_tables(url)
+
+
+@pytest.fixture
+def aws_env(s3_server, monkeypatch, tmp_path):
+    """SeaweedFS credentials for the default chain via env vars only, never ~/.aws."""
+    from tests.fixtures.servers import use_test_credentials  # a plugin: imported by pytest
+
+    use_test_credentials(monkeypatch, tmp_path, s3_server.access_key, s3_server.secret_key)
+
+
+@pytest.fixture(scope="session")
+def s3_admin(s3_server):
+    """One admin client for the session (a boto3 client takes ~0.2 s to make)."""
+    return s3_server.client()
+
+
+@pytest.fixture(scope="session")
+def app_bucket(s3_server, s3_admin):
+    """One bucket for the app tests; each test works under its own S3_PREFIX."""
+    return s3_server.new_bucket("app")
+
+
+@pytest.fixture
+def storage_settings(stack, request, tmp_path):
+    """PHOTOS_DIR on disk, or a fresh prefix in the session's SeaweedFS bucket (emptied after)."""
+    if stack != "s3":
+        yield {"PHOTOS_DIR": str(tmp_path / "photos")}
+        return
+    server = request.getfixturevalue("s3_server")
+    bucket = request.getfixturevalue("app_bucket")
+    request.getfixturevalue("aws_env")
+    prefix = f"t-{secrets.token_hex(6)}"
+    yield {
+        "STORAGE": "s3",
+        "PHOTOS_BUCKET": bucket,
+        "S3_PREFIX": prefix,
+        "S3_ENDPOINT_URL": server.endpoint_url,
+        "AWS_REGION": server.region,
+    }
+    _empty_prefix(request.getfixturevalue("s3_admin"), bucket, prefix)
+
+
+def _empty_prefix(client, bucket: str, prefix: str) -> None:
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=bucket, Key=item["Key"])
 
 
 def _empty_tables(url: str) -> None:
@@ -69,15 +125,15 @@ def _empty_tables(url: str) -> None:
 
 
 @pytest.fixture
-def settings(database_url, tmp_path):
+def settings(database_url, storage_settings):
     """Test overrides for create_app; tests add to it before asking for `app`."""
     return {
         "TESTING": True,
         "FLASK_SECRET": "test-secret-" + "x" * 32,
         "DATABASE_URL": database_url,
-        "PHOTOS_DIR": str(tmp_path / "photos"),
         "LABELER": "none",
         "LABEL_QUEUE": "inline",
+        **storage_settings,
     }
 
 
@@ -175,6 +231,12 @@ def photo_bytes(
         kwargs["quality"] = 90
     img.save(buf, fmt, **kwargs)
     return buf.getvalue()
+
+
+def csrf_token_of(client, page: str = "/upload") -> str:
+    """The CSRF token a page puts in its meta tag (what the page's scripts send)."""
+    html = client.get(page).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
 @pytest.fixture

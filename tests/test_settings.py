@@ -1,9 +1,11 @@
 """Settings: every source, every character, and one clear message naming each bad setting."""
 
+import dataclasses
+
 import pytest
 from sqlalchemy.engine import make_url
 
-from photogallery import create_app
+from photogallery import backends, create_app
 from photogallery.settings import ConfigError, load_settings
 
 NASTY = "p%o%%s$HOME#;=\"'&x"
@@ -90,3 +92,28 @@ def test_missing_explicit_config_file_is_reported(tmp_path):
 def test_create_app_refuses_to_start_on_bad_settings(tmp_path):
     with pytest.raises(ConfigError, match="PAGE_SIZE"):
         create_app({"PAGE_SIZE": "0", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+
+
+def test_direct_upload_needs_s3(tmp_path):
+    with pytest.raises(ConfigError, match="DIRECT_UPLOAD: needs STORAGE=s3"):
+        load({"DIRECT_UPLOAD": "true"}, tmp_path=tmp_path)
+    s3 = {"STORAGE": "s3", "PHOTOS_BUCKET": "b", "AWS_REGION": "us-west-2", "DIRECT_UPLOAD": "1"}
+    assert load(s3, tmp_path=tmp_path).direct_upload is True
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "build"),
+    [
+        ("STORAGE=s3", {"storage": "s3", "photos_bucket": "b"}, backends.build_store),
+        (
+            "LABEL_QUEUE=sqs",
+            {"label_queue": "sqs", "sqs_queue_url": "http://q"},
+            lambda settings: backends.build_queue(settings, None),
+        ),
+    ],
+)
+def test_aws_adapters_without_a_region_stop_start_up_not_a_request(tmp_path, kind, values, build):
+    settings = dataclasses.replace(load(tmp_path=tmp_path), aws_region=None, **values)
+
+    with pytest.raises(ConfigError, match=f"AWS_REGION: required by {kind}"):
+        build(settings)

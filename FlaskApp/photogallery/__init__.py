@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import backends, cli
 from .settings import ConfigError, Settings, load_settings
-from .web import api, auth, errors, gallery, headers, health, media, upload
+from .web import api, auth, cognito, direct_upload, errors, gallery, headers, health, media, upload
 from .web.csrf import csrf
 
 __all__ = ["ConfigError", "create_app"]
@@ -68,9 +68,13 @@ def configure_logging(settings: Settings) -> None:
 def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the API checks CSRF itself, only for cookie-authenticated calls
+    csrf.exempt(direct_upload.bp)  # likewise (it shares the API's check)
     auth.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    for blueprint in (auth.bp, gallery.bp, upload.bp, api.bp, health.bp, media.bp):
+    blueprints = (auth.bp, gallery.bp, upload.bp, api.bp, direct_upload.bp, health.bp, media.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    if app.config["COGNITO_ENABLED"]:
+        app.register_blueprint(cognito.bp)

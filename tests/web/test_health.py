@@ -1,5 +1,10 @@
 """Health checks for the load balancer."""
 
+import pytest
+
+from tests.conftest import LOCAL_STACKS
+from tests.fixtures.servers import closed_port
+
 
 def test_health_is_ok_without_touching_dependencies(client):
     assert client.get("/health").get_json() == {"status": "ok"}
@@ -17,6 +22,7 @@ def test_ready_names_the_database_when_it_is_down(make_app, tmp_path):
     assert response.status_code == 503 and response.get_json()["failing"] == ["database"]
 
 
+@pytest.mark.parametrize("stack", LOCAL_STACKS, indirect=True)
 def test_ready_names_storage_when_the_photo_folder_is_unusable(make_app, tmp_path):
     blocker = tmp_path / "file-not-folder"
     blocker.write_text("x")
@@ -29,3 +35,19 @@ def test_pages_answer_503_not_500_when_the_database_is_down(make_app):
     app = make_app(DATABASE_URL="mysql+mysqlconnector://nobody@127.0.0.1:1/none")
     response = app.test_client().post("/login", data={"username": "a", "password": "b"})
     assert response.status_code == 503 and b"unavailable" in response.data
+
+
+@pytest.mark.parametrize("stack", ["s3"], indirect=True)
+def test_ready_names_storage_when_the_s3_endpoint_is_down(make_app):
+    app = make_app(S3_ENDPOINT_URL=f"http://127.0.0.1:{closed_port()}")
+    response = app.test_client().get("/ready")
+    body = response.get_json()
+    assert response.status_code == 503 and body["failing"] == ["storage"]
+    assert "EndpointConnectionError" in body["checks"]["storage"]
+    assert body["checks"]["database"] == "ok"
+
+
+@pytest.mark.parametrize("stack", ["s3"], indirect=True)
+def test_ready_names_storage_when_the_bucket_is_missing(make_app):
+    response = make_app(PHOTOS_BUCKET="no-such-bucket-here").test_client().get("/ready")
+    assert response.status_code == 503 and response.get_json()["failing"] == ["storage"]

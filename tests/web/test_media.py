@@ -1,8 +1,15 @@
-"""Local photo URLs: signed, expiring, and never rendered as anything but an image."""
+"""Local photo URLs: signed, expiring, and never rendered as anything but an image.
+
+S3 serves its own presigned URLs: tests/web/test_s3_media.py proves the same things for them.
+"""
 
 import time
 
-from tests.conftest import photo_bytes
+import pytest
+
+from tests.conftest import LOCAL_STACKS, photo_bytes
+
+pytestmark = pytest.mark.parametrize("stack", LOCAL_STACKS, indirect=True)
 
 
 def first_photo_urls(api_client):

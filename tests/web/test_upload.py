@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from photogallery.data import photos as photo_data
 from photogallery.data.schema import photos
-from tests.conftest import Auth, photo_bytes
+from tests.conftest import Auth, csrf_token_of, photo_bytes
 
 
 def stored_files(backends):
@@ -105,3 +105,18 @@ def test_filenames_are_display_only_and_cleaned(upload, backends, user_client, n
     assert "/" not in photo.original_filename and "\\" not in photo.original_filename
     assert "\x00" not in photo.original_filename
     assert all(k.startswith(f"u{photo.owner_id}/") for k in stored_files(backends))
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_without_s3_the_page_posts_the_form_and_the_api_says_so(make_app):
+    client = make_app().test_client()
+    Auth(client).signup()
+
+    page = client.get("/upload")
+
+    assert b"data-direct-upload" not in page.data and b"direct-upload.js" not in page.data
+    assert "connect-src" not in page.headers["Content-Security-Policy"]
+    body = {"filename": "a.jpg", "content_type": "image/jpeg", "size": 10}
+    headers = {"X-CSRFToken": csrf_token_of(client)}
+    answer = client.post("/api/uploads", json=body, headers=headers)
+    assert answer.status_code == 404 and "/api/photos" in answer.get_json()["error"]

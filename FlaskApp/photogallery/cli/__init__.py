@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app FlaskApp/application.py db|users|tokens|labels ...`."""
+"""Command-line tools: `flask --app FlaskApp/application.py db|users|tokens|labels|storage ...`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from flask import Flask
 from .accounts import tokens_cli, users_cli
 from .db import db_cli
 from .labels import labels_cli
+from .storage import storage_cli
 
-GROUPS = [db_cli, users_cli, tokens_cli, labels_cli]
+GROUPS = [db_cli, users_cli, tokens_cli, labels_cli, storage_cli]
 
 
 def register(app: Flask) -> None:

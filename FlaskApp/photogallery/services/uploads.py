@@ -7,6 +7,8 @@ import io
 import logging
 import secrets
 import unicodedata
+from collections.abc import Callable
+from functools import partial
 from typing import BinaryIO
 
 from .. import images
@@ -21,10 +23,36 @@ log = logging.getLogger(__name__)
 MAX_DESCRIPTION = 2000
 
 
+# Puts one object in the store: ``save(key, content_type=..., download_name=...)``.
+Saver = Callable[..., None]
+
+
 def add_photo(
     backends: Backends, owner_id: int, fileobj: BinaryIO, filename: str, description: str = ""
 ) -> Photo:
     """Store one uploaded photo; raise UploadRejected (or DuplicateUpload) with a reason."""
+    return _add(backends, owner_id, fileobj, filename, description, _streamer(backends, fileobj))
+
+
+def add_photo_from_store(
+    backends: Backends,
+    owner_id: int,
+    fileobj: BinaryIO,
+    filename: str,
+    description: str,
+    *,
+    source_key: str,
+) -> Photo:
+    """Like add_photo for bytes already stored under ``source_key`` (a direct upload).
+
+    ``fileobj`` is a local copy to check and thumbnail; the original is copied inside the store.
+    """
+    copy = partial(backends.store.copy, source_key)
+    return _add(backends, owner_id, fileobj, filename, description, copy)
+
+
+def _add(backends, owner_id, fileobj, filename, description, save_original: Saver) -> Photo:
+    """Validate → make renditions → store → record → queue labeling, the same for every path."""
     name = clean_filename(filename)
     sha256, size = _digest(fileobj)
     if size == 0:
@@ -36,12 +64,14 @@ def add_photo(
         image = images.process(fileobj, max_pixels=backends.settings.max_image_megapixels * 10**6)
     except images.ImageRejected as exc:
         raise UploadRejected(f"{name} {exc}") from None
-    photo = _store_and_record(backends, owner_id, fileobj, name, size, sha256, image, description)
+    photo = _store_and_record(
+        backends, owner_id, save_original, name, size, sha256, image, description
+    )
     _queue_labeling(backends, photo.id)
     return photo
 
 
-def _store_and_record(backends, owner_id, fileobj, name, size, sha256, image, description):
+def _store_and_record(backends, owner_id, save_original, name, size, sha256, image, description):
     token = secrets.token_hex(12)
     base = f"u{owner_id}/{token}"
     keys = {
@@ -51,10 +81,10 @@ def _store_and_record(backends, owner_id, fileobj, name, size, sha256, image, de
     }
     stored: list[str] = []
     try:
-        fileobj.seek(0)
-        _save(backends, stored, keys["original_key"], fileobj, image.content_type, name)
+        _save(stored, keys["original_key"], save_original, image.content_type, name)
         for kind, rendition in (("preview_key", image.preview), ("thumbnail_key", image.thumbnail)):
-            _save(backends, stored, keys[kind], io.BytesIO(rendition.data), "image/jpeg", None)
+            saver = _streamer(backends, io.BytesIO(rendition.data))
+            _save(stored, keys[kind], saver, "image/jpeg", None)
         with backends.engine.begin() as conn:
             return photo_data.add_photo(
                 conn,
@@ -80,9 +110,19 @@ def _store_and_record(backends, owner_id, fileobj, name, size, sha256, image, de
         raise
 
 
-def _save(backends, stored, key, fileobj, content_type, download_name) -> None:
-    try:
+def _streamer(backends: Backends, fileobj: BinaryIO) -> Saver:
+    """A Saver that streams ``fileobj`` from its start into the store."""
+
+    def save(key: str, *, content_type: str, download_name: str | None) -> None:
+        fileobj.seek(0)
         backends.store.save(key, fileobj, content_type=content_type, download_name=download_name)
+
+    return save
+
+
+def _save(stored: list[str], key: str, saver: Saver, content_type: str, download_name) -> None:
+    try:
+        saver(key, content_type=content_type, download_name=download_name)
     except StorageError:
         log.exception("storing %s failed", key)
         raise

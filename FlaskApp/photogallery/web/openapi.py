@@ -235,3 +235,71 @@ OPENAPI: dict = {
         },
     },
 }
+
+# Direct upload (web/direct_upload.py): answers 404 unless DIRECT_UPLOAD is on (STORAGE=s3).
+_UPLOAD_TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+OPENAPI["paths"]["/api/uploads"] = {
+    "post": {
+        "summary": "Start a direct upload: a presigned POST to send one file straight to S3",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["filename", "size"],
+                        "properties": {
+                            "filename": {"type": "string"},
+                            "content_type": {"type": "string"},
+                            "size": {"type": "integer", "minimum": 1},
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "201": _json(
+                {
+                    "type": "object",
+                    "required": ["token", "url", "fields", "complete_url"],
+                    "properties": {
+                        "token": {"type": "string"},
+                        "url": {"type": "string", "description": "POST the form here"},
+                        "fields": {
+                            "type": "object",
+                            "description": "Form fields to send before the file part",
+                            "additionalProperties": {"type": "string"},
+                        },
+                        "max_bytes": {"type": "integer"},
+                        "expires_in": {"type": "integer", "description": "Seconds to start"},
+                        "complete_url": {"type": "string"},
+                    },
+                },
+                "Send the file as multipart/form-data to url, then POST complete_url",
+            ),
+            **_errors(400, 401, 404, 413),
+            "415": _json(_ERROR, "Not a photo type"),
+        },
+    }
+}
+OPENAPI["paths"]["/api/uploads/{token}/complete"] = {
+    "parameters": [_UPLOAD_TOKEN],
+    "post": {
+        "summary": "Check, thumbnail and record the photo sent to S3",
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"description": {"type": "string", "maxLength": 2000}},
+                    }
+                }
+            }
+        },
+        "responses": {
+            "201": _json({"$ref": "#/components/schemas/Photo"}, "Stored"),
+            **_errors(400, 401, 404, 409, 503),
+            "410": _json(_ERROR, "The upload expired"),
+        },
+    },
+}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..backends import get_backends
-from ..services import uploads
+from ..services import direct_uploads, uploads
 from ..services.errors import UploadRejected
+from .headers import PAGE_CSP
 
 bp = Blueprint("upload", __name__)
 
@@ -33,7 +34,7 @@ def add_uploaded_files(owner_id: int):
 @login_required
 def form():
     if request.method == "GET":
-        return render_template("upload.html")
+        return upload_page()
     added, problems = add_uploaded_files(current_user.id)
     for problem in problems:
         flash(problem.reason + ".", "error")
@@ -42,5 +43,18 @@ def form():
         return redirect(url_for("gallery.index"))
     if not problems:
         flash("Choose one or more photos to upload.", "error")
-    status = problems[0].status if problems else 400
-    return render_template("upload.html"), status
+    return upload_page(problems[0].status if problems else 400)
+
+
+def upload_page(status: int = 200):
+    """The form; with direct upload on, its script may also talk to the bucket."""
+    backends = get_backends()
+    if not direct_uploads.is_enabled(backends):
+        return render_template("upload.html", direct_upload_url=None), status
+    html = render_template("upload.html", direct_upload_url=url_for("direct_upload.start"))
+    response = make_response(html, status)
+    origin = direct_uploads.upload_origin(backends)
+    response.headers["Content-Security-Policy"] = PAGE_CSP.replace(
+        "default-src 'self';", f"default-src 'self'; connect-src 'self' {origin};"
+    )
+    return response
