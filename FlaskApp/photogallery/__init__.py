@@ -52,6 +52,11 @@ def configure(app: Flask, settings: Settings) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session: a form left open for hours still works
         PHOTOS_SETTINGS=settings,
     )
+    if not https and ("cognito" in settings.auth or settings.proxy_count):
+        logging.getLogger(__name__).warning(
+            "BASE_URL is not an https:// address, so session cookies are not marked Secure; "
+            "set BASE_URL=https://<your site> in production"
+        )
     if settings.proxy_count:
         # Behind an ALB (and nginx): trust that many hops for scheme, host and client address.
         n = settings.proxy_count

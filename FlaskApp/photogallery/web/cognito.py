@@ -14,7 +14,7 @@ from ..services import cognito_sign_in
 from ..services.cognito import CognitoUnavailable
 from ..services.cognito_sign_in import SignInFailed
 from .auth import COGNITO_SESSION, start_session
-from .errors import _answer as answer
+from .errors import answer
 from .safety import external_url, safe_next
 
 log = logging.getLogger(__name__)

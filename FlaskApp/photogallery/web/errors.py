@@ -27,7 +27,8 @@ MESSAGES = {
 }
 
 
-def _answer(status: int, message: str):
+def answer(status: int, message: str):
+    """An error as JSON for API callers, as a page for people."""
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=message), status
     return render_template("error.html", status=status, message=message), status
@@ -37,11 +38,11 @@ def register(app) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc):
         limit = get_backends().settings.max_upload_mb
-        return _answer(413, f"That upload is larger than the {limit} MB allowed at once.")
+        return answer(413, f"That upload is larger than the {limit} MB allowed at once.")
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):
-        return _answer(
+        return answer(
             400,
             f"The form expired or came from elsewhere ({exc.description}); "
             "reload the page and try again.",
@@ -49,19 +50,19 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return _answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
+        return answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
 
     @app.errorhandler(DBAPIError)
     def database_down(exc):
         log.error("database error: %s", type(exc.orig).__name__ if exc.orig else exc)
-        return _answer(503, "The photo database is unavailable; try again shortly.")
+        return answer(503, "The photo database is unavailable; try again shortly.")
 
     @app.errorhandler(StorageError)
     def storage_down(exc):
         log.error("storage error: %s", exc)
-        return _answer(503, "Photo storage is unavailable; try again shortly. Nothing was lost.")
+        return answer(503, "Photo storage is unavailable; try again shortly. Nothing was lost.")
 
     @app.errorhandler(Exception)
     def unexpected(exc):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _answer(500, MESSAGES[500])
+        return answer(500, MESSAGES[500])

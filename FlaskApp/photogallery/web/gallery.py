@@ -24,7 +24,8 @@ def index():
     except InvalidInput as exc:
         flash(str(exc), "error")
         return redirect(url_for("gallery.index", q=query or None))
-    items = [(photo, gallery.photo_urls(backends, photo)) for photo in page.photos]
+    # The grid shows thumbnails only: one signed URL per photo, not three.
+    items = [(photo, backends.store.url(photo.thumbnail_key)) for photo in page.photos]
     return render_template("gallery.html", items=items, query=query, next_cursor=page.next_cursor)
 
 
