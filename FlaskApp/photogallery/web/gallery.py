@@ -26,7 +26,14 @@ def index():
         return redirect(url_for("gallery.index", q=query or None))
     # The grid shows thumbnails only: one signed URL per photo, not three.
     items = [(photo, backends.store.url(photo.thumbnail_key)) for photo in page.photos]
-    return render_template("gallery.html", items=items, query=query, next_cursor=page.next_cursor)
+    photos_url = url_for("gallery.photo", photo_id=0).removesuffix("0")  # links add the id
+    return render_template(
+        "gallery.html",
+        items=items,
+        query=query,
+        next_cursor=page.next_cursor,
+        photos_url=photos_url,
+    )
 
 
 @bp.get("/photos/<int:photo_id>")
