@@ -51,3 +51,12 @@ def test_ready_names_storage_when_the_s3_endpoint_is_down(make_app):
 def test_ready_names_storage_when_the_bucket_is_missing(make_app):
     response = make_app(PHOTOS_BUCKET="no-such-bucket-here").test_client().get("/ready")
     assert response.status_code == 503 and response.get_json()["failing"] == ["storage"]
+
+
+def test_ready_says_to_migrate_when_the_schema_is_behind(settings, tmp_path):
+    from photogallery import create_app
+
+    settings["DATABASE_URL"] = f"sqlite:///{tmp_path / 'never-migrated.db'}"
+    response = create_app(settings).test_client().get("/ready")
+    assert response.status_code == 503 and response.get_json()["failing"] == ["database"]
+    assert "db upgrade" in response.get_json()["checks"]["database"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -41,9 +42,21 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def check(engine: Engine) -> None:
-    """Raise DatabaseError unless a trivial query answers (for /ready)."""
+    """Raise DatabaseError unless the database answers and its schema is current (for /ready)."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not ready"
         raise DatabaseError(f"database unreachable: {type(exc).__name__}") from exc
+    if engine not in _current_schema:
+        from .migrate import pending  # alembic is imported only when needed
+
+        if missing := pending(engine):
+            raise DatabaseError(
+                f"database schema is behind (pending {', '.join(missing)}): run "
+                "`flask --app FlaskApp/application.py db upgrade`"
+            )
+        _current_schema.add(engine)  # a running process's schema does not go backwards
+
+
+_current_schema: weakref.WeakSet[Engine] = weakref.WeakSet()
