@@ -16,7 +16,12 @@ from photogallery import create_app
 from photogallery.data import migrate
 from photogallery.data.schema import metadata
 
-pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.oidc", "tests.fixtures.cognito"]
+pytest_plugins = [
+    "tests.fixtures.servers",
+    "tests.fixtures.oidc",
+    "tests.fixtures.cognito",
+    "tests.fixtures.browser",
+]
 
 MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", "mysql+mysqlconnector://root@127.0.0.1:3306/")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -2,59 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-
-import pytest
-
-from tests.conftest import missing
+from tests.fixtures.browser import wait_for_url
 from tests.fixtures.cognito import LiveCognito
-
-APT_HINT = "apt-get install chromium chromium-driver, and pip install selenium"
-WAIT = 15  # seconds for a page to settle
-
-
-@pytest.fixture(scope="module")
-def chrome() -> Iterator:
-    """Headless Chromium driven by Selenium through the distribution's chromedriver."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    try:
-        from selenium import webdriver
-    except ImportError:
-        webdriver = None
-    if not (chromium and driver_path and webdriver):
-        missing("headless Chromium with Selenium", APT_HINT)
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=driver_path)
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(WAIT)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def wait_for_url(driver, prefix: str) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, WAIT).until(lambda d: d.current_url.startswith(prefix))
 
 
 def test_sign_in_and_out_through_the_hosted_ui_in_chromium(chrome, live_cognito: LiveCognito):

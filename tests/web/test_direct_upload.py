@@ -178,6 +178,6 @@ def test_the_upload_page_loads_the_script_and_allows_the_bucket(user_client, bac
     response = user_client.get("/upload")
 
     assert b'data-direct-upload="/api/uploads"' in response.data
-    assert b"direct-upload.js" in response.data
+    assert b"upload.js" in response.data
     endpoint = backends.store.endpoint_url
     assert f"connect-src 'self' {endpoint};" in response.headers["Content-Security-Policy"]

@@ -42,11 +42,14 @@ def register(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):
-        return answer(
-            400,
+        message = (
             f"The form expired or came from elsewhere ({exc.description}); "
-            "reload the page and try again.",
+            "reload the page and try again."
         )
+        if request.path.startswith("/api/"):
+            # ``reason`` lets the upload page fetch a fresh token and retry, keeping the files.
+            return jsonify(error=message, reason="csrf"), 400
+        return answer(400, message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
