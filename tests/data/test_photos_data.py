@@ -170,3 +170,17 @@ def test_unicode_descriptions_round_trip(conn):
     assert [p.id for p in photo_data.list_photos(conn, alice.id, query_terms=["café"])] == [
         photo.id
     ]
+
+
+def test_on_a_confidence_tie_the_specific_label_comes_first(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    labels = [
+        PhotoLabel("Animal", 92.2),
+        PhotoLabel("Pet", 92.2, ("Animal",)),
+        PhotoLabel("Cat", 92.2, ("Pet", "Feline", "Animal", "Mammal")),
+        PhotoLabel("Sofa", 95.0),
+    ]
+    photo_data.set_labels(conn, photo.id, labels, model="m")
+    names = [label.name for label in photo_data.get_photo(conn, photo.id).labels]
+    assert names == ["Sofa", "Cat", "Pet", "Animal"]

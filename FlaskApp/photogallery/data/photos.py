@@ -113,7 +113,12 @@ def _with_labels(conn: Connection, rows: Sequence) -> list[Photo]:
         for r in conn.execute(query):
             parents = tuple(p for p in r.parents.split("|") if p)
             labels[r.photo_id].append(PhotoLabel(r.name, r.confidence, parents, r.source))
-    return [Photo(**row._mapping, labels=tuple(labels[row.id])) for row in rows]
+    return [Photo(**row._mapping, labels=_specific_first(labels[row.id])) for row in rows]
+
+
+def _specific_first(labels: list[PhotoLabel]) -> tuple[PhotoLabel, ...]:
+    """Most confident first; on a tie the more specific label (Cat before Animal) leads."""
+    return tuple(sorted(labels, key=lambda lb: (-round(lb.confidence, 1), -len(lb.parents))))
 
 
 def update_description(conn: Connection, photo_id: int, description: str) -> None:
