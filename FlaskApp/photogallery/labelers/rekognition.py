@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
-import threading
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..aws import ProcessClient
 from .base import Label, LabelerError, LabelResult
 
 log = logging.getLogger(__name__)
@@ -46,22 +44,13 @@ class RekognitionLabeler:
         self.s3_bucket = s3_bucket
         self.s3_prefix = s3_prefix.strip("/")
         self.needs_bytes = s3_bucket is None
-        self._client = client
-        self._client_pid = os.getpid() if client else None
-        self._lock = threading.Lock()
-
-    def _rekognition(self):
-        """One client per process, made after uWSGI forks; botocore retries throttling."""
-        with self._lock:
-            if self._client is None or self._client_pid != os.getpid():
-                config = Config(
-                    retries={"mode": "standard", "max_attempts": 5},
-                    connect_timeout=5,
-                    read_timeout=30,
-                )
-                self._client = boto3.client("rekognition", region_name=self.region, config=config)
-                self._client_pid = os.getpid()
-            return self._client
+        config = Config(
+            region_name=region,
+            retries={"mode": "standard", "max_attempts": 5},  # throttling is retried here
+            connect_timeout=5,
+            read_timeout=30,
+        )
+        self._client = ProcessClient("rekognition", config=config, client=client)
 
     def detect_labels(self, image: bytes | None, *, key: str | None = None) -> LabelResult:
         request = {
@@ -70,7 +59,7 @@ class RekognitionLabeler:
             "MinConfidence": self.min_confidence,
         }
         try:
-            response = self._rekognition().detect_labels(**request)
+            response = self._client.get().detect_labels(**request)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in PERMANENT:

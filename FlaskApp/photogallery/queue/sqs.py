@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from photogallery.aws import ProcessClient
 from photogallery.queue.base import QueueError
 
 log = logging.getLogger(__name__)
@@ -64,16 +62,13 @@ class SqsQueue:
         self.region = region
         self.endpoint_url = endpoint_url
         self._read_timeout = read_timeout
-        self._config = Config(
+        config = Config(
             region_name=region,
             retries={"mode": "standard", "max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         )
-        self._client = client
-        self._client_pid = os.getpid() if client is not None else None
-        self._injected = client is not None
-        self._lock = threading.Lock()
+        self._client = ProcessClient("sqs", config=config, endpoint_url=endpoint_url, client=client)
 
     def enqueue(self, photo_id: int) -> None:
         """Queue one "label photo N" job."""
@@ -140,19 +135,7 @@ class SqsQueue:
         )
 
     def _sqs(self) -> Any:
-        """The queue's client, made on first use in this process (i.e. after uWSGI forks)."""
-        client = self._client
-        if client is not None and (self._injected or self._client_pid == os.getpid()):
-            return client
-        with self._lock:
-            if self._client is None or self._client_pid != os.getpid():
-                # A private Session: the default one is shared and not thread-safe.
-                session = boto3.session.Session()
-                self._client = session.client(
-                    "sqs", endpoint_url=self.endpoint_url, config=self._config
-                )
-                self._client_pid = os.getpid()
-            return self._client
+        return self._client.get()
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import posixpath
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,12 +11,12 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 from urllib.parse import quote
 
-import boto3
 from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from photogallery.aws import ProcessClient
 from photogallery.storage.base import ObjectNotFound, StorageError, StoredObject
 from photogallery.storage.presign import QueryPresigner, probe_key
 
@@ -103,7 +101,7 @@ class S3Store:
         self.url_expires = url_expires
         self.sse = "aws:kms" if kms_key_id else sse
         self.kms_key_id = kms_key_id
-        self._config = Config(
+        config = Config(
             region_name=region,
             signature_version="s3v4",
             retries={"mode": "standard", "max_attempts": max_attempts},
@@ -112,10 +110,7 @@ class S3Store:
             # S3-compatible servers rarely have wildcard DNS for virtual-hosted buckets.
             s3={"addressing_style": "path"} if endpoint_url else None,
         )
-        self._client = client
-        self._client_pid = os.getpid() if client is not None else None
-        self._injected = client is not None
-        self._lock = threading.Lock()
+        self._client = ProcessClient("s3", config=config, endpoint_url=endpoint_url, client=client)
         self._signer: tuple[Any, QueryPresigner] | None = None
 
     def __str__(self) -> str:
@@ -249,19 +244,7 @@ class S3Store:
     # -- helpers ------------------------------------------------------------
 
     def _s3(self) -> Any:
-        """The store's client, made on first use in this process (i.e. after uWSGI forks)."""
-        client = self._client
-        if client is not None and (self._injected or self._client_pid == os.getpid()):
-            return client
-        with self._lock:
-            if self._client is None or self._client_pid != os.getpid():
-                # A private Session: the default one is shared and not thread-safe.
-                session = boto3.session.Session()
-                self._client = session.client(
-                    "s3", endpoint_url=self.endpoint_url, config=self._config
-                )
-                self._client_pid = os.getpid()
-            return self._client
+        return self._client.get()
 
     def _presigner(self) -> QueryPresigner:
         """This process's URL signer, bound to the client's location and credentials."""
