@@ -129,21 +129,6 @@ def _same_site_path(url: str | None) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-@bp.after_app_request
-def allow_sign_out_redirect(response):
-    """Sign-out posts here and is redirected to the hosted UI's /logout, which the pages' CSP
-    form-action must allow: ``https:`` covers Cognito; a plain-http provider (tests) is added."""
-    csp = response.headers.get("Content-Security-Policy")
-    cognito = get_backends().settings.cognito
-    hosted_ui = urlsplit(cognito.get("domain") or cognito.get("issuer") or "")
-    if csp and hosted_ui.scheme == "http" and "form-action 'self'" in csp:
-        origin = f"http://{hosted_ui.netloc}"
-        response.headers["Content-Security-Policy"] = csp.replace(
-            "form-action 'self'", f"form-action 'self' {origin}", 1
-        )
-    return response
-
-
 @bp.app_errorhandler(CognitoUnavailable)
 def cognito_unavailable(exc: CognitoUnavailable):
     log.error("Cognito unavailable: %s", exc)
