@@ -54,3 +54,21 @@ def test_cookie_api_calls_need_the_csrf_header_but_bearer_calls_do_not(csrf_clie
     files = {"file": (io.BytesIO(photo_bytes(seed=3)), "b.jpg")}
     response = fresh.post("/api/photos", data=files, headers={"Authorization": f"Bearer {bearer}"})
     assert response.status_code == 201
+
+
+def test_a_stale_token_on_the_api_says_so_for_scripts_to_refresh_it(csrf_client):
+    token = token_from(csrf_client.get("/signup").data)
+    csrf_client.post(
+        "/signup",
+        data={
+            "username": "alice",
+            "password": "x" * 10,
+            "password2": "x" * 10,
+            "csrf_token": token,
+        },
+    )
+    response = csrf_client.patch(
+        "/api/photos/1", json={"description": "x"}, headers={"X-CSRFToken": "stale"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["reason"] == "csrf" and "reload" in response.get_json()["error"]

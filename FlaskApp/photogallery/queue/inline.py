@@ -36,6 +36,7 @@ class InlineQueue:
             log.exception("labeling photo %s failed", photo_id)
 
     def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until every queued job is done (tests, and a graceful shutdown)."""
+        """Wait until every queued job is done (tests and benchmarks). A job lost when the
+        process stops leaves its photo pending, for `flask labels sweep` or `relabel`."""
         _done, not_done = wait(list(self._pending), timeout=timeout)
         return not not_done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -18,8 +19,6 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
 MIN_PASSWORD = 8
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "pg_"  # noqa: S105 - a marker, not a secret
-# Checked against when a username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
 class SignupClosed(Exception):
@@ -57,9 +56,16 @@ def authenticate(backends: Backends, username: str, password: str) -> User | Non
     with backends.engine.connect() as conn:
         user = user_data.get_local_user(conn, (username or "").strip())
     if user is None or not user.password_hash:
-        check_password_hash(_DUMMY_HASH, password or "")
+        check_password_hash(_dummy_hash(), password or "")
         return None
     return user if check_password_hash(user.password_hash, password or "") else None
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when a username is unknown, so a wrong name costs as long as a wrong password.
+    Made on first use: hashing at import would slow every process start, CLI included."""
+    return generate_password_hash("not-a-real-password")
 
 
 def get_user(backends: Backends, user_id: int) -> User | None:

@@ -27,10 +27,10 @@ MESSAGES = {
 }
 
 
-def answer(status: int, message: str):
-    """An error as JSON for API callers, as a page for people."""
+def answer(status: int, message: str, **details: str):
+    """An error as JSON for API callers (with ``details`` for scripts), as a page for people."""
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-        return jsonify(error=message), status
+        return jsonify(error=message, **details), status
     return render_template("error.html", status=status, message=message), status
 
 
@@ -46,10 +46,8 @@ def register(app) -> None:
             f"The form expired or came from elsewhere ({exc.description}); "
             "reload the page and try again."
         )
-        if request.path.startswith("/api/"):
-            # ``reason`` lets the upload page fetch a fresh token and retry, keeping the files.
-            return jsonify(error=message, reason="csrf"), 400
-        return answer(400, message)
+        # ``reason`` lets the upload page fetch a fresh token and retry, keeping the files.
+        return answer(400, message, reason="csrf")
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
