@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -80,12 +79,7 @@ def test_undeleted_message_is_redelivered(queue: SqsQueue) -> None:
 
 def test_poison_message_moves_to_dead_letter_queue(sqs_server: SqsServer, aws_env: None) -> None:
     client = sqs_server.client()
-    dlq_url = sqs_server.new_queue("labels-dlq")
-    dlq_arn = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])
-    redrive = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": "2"}
-    url = sqs_server.new_queue(
-        "labels", {"VisibilityTimeout": "1", "RedrivePolicy": json.dumps(redrive)}
-    )
+    url, dlq_url = sqs_server.new_queue_with_dlq("labels", max_receive_count=2)
     queue, dead = make_queue(sqs_server, url), make_queue(sqs_server, dlq_url)
     client.send_message(QueueUrl=url, MessageBody="this is not json")
 

@@ -16,14 +16,7 @@ from tests.services.test_labeling import api_client, labels_of, sample_jpeg
 def queues(sqs_server, monkeypatch, tmp_path):
     """A label queue (1 s visibility) whose poison messages go to a DLQ after 3 receives."""
     use_test_credentials(monkeypatch, tmp_path, sqs_server.access_key, sqs_server.secret_key)
-    client = sqs_server.client()
-    dlq = sqs_server.new_queue("labels-dlq")
-    arn = client.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
-    redrive = {"deadLetterTargetArn": arn["Attributes"]["QueueArn"], "maxReceiveCount": "3"}
-    url = sqs_server.new_queue(
-        "labels", {"VisibilityTimeout": "1", "RedrivePolicy": json.dumps(redrive)}
-    )
-    return url, dlq
+    return sqs_server.new_queue_with_dlq("labels", max_receive_count=3)
 
 
 @pytest.fixture
