@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 from photogallery.data import migrate
 from photogallery.data import oauth as oauth_data
 from photogallery.data import users as user_data
+from photogallery.data.db import utcnow
 from photogallery.data.schema import metadata
 from tests.conftest import LOCAL_STACKS
 
@@ -57,7 +58,7 @@ def test_migrations_create_exactly_the_tables_the_schema_declares(engine):
 def test_a_pending_sign_in_can_be_taken_only_once(engine):
     with engine.begin() as conn:
         add_login(conn)
-    long_ago = oauth_data.now() - timedelta(minutes=10)
+    long_ago = utcnow() - timedelta(minutes=10)
 
     with engine.begin() as conn:
         first = oauth_data.take_login(conn, "h" * 64, long_ago)
@@ -73,22 +74,20 @@ def test_a_pending_sign_in_older_than_allowed_is_not_returned_and_is_gone(engine
         add_login(conn)
 
     with engine.begin() as conn:
-        assert (
-            oauth_data.take_login(conn, "h" * 64, oauth_data.now() + timedelta(seconds=1)) is None
-        )
-        assert oauth_data.take_login(conn, "h" * 64, oauth_data.now() - timedelta(hours=1)) is None
+        assert oauth_data.take_login(conn, "h" * 64, utcnow() + timedelta(seconds=1)) is None
+        assert oauth_data.take_login(conn, "h" * 64, utcnow() - timedelta(hours=1)) is None
 
 
 def test_abandoned_sign_ins_are_swept(engine):
     with engine.begin() as conn:
         add_login(conn, "a" * 64)
-        removed = oauth_data.delete_logins_before(conn, oauth_data.now() + timedelta(seconds=1))
+        removed = oauth_data.delete_logins_before(conn, utcnow() + timedelta(seconds=1))
         assert removed == 1
-        assert oauth_data.take_login(conn, "a" * 64, oauth_data.now() - timedelta(hours=1)) is None
+        assert oauth_data.take_login(conn, "a" * 64, utcnow() - timedelta(hours=1)) is None
 
 
 def test_a_session_is_found_by_handle_hash_updated_and_deleted(engine, user_id):
-    expires = oauth_data.now().replace(microsecond=0) + timedelta(hours=1)
+    expires = utcnow().replace(microsecond=0) + timedelta(hours=1)
     sealed = "gAAAA" + "x" * 2500  # Cognito refresh tokens are long; sealed they are longer
     with engine.begin() as conn:
         oauth_data.add_session(
@@ -122,9 +121,7 @@ def test_a_rotated_refresh_token_replaces_the_stored_one(engine, user_id):
             user_id=user_id,
             handle_hash="r" * 64,
             refresh_token="old",
-            access_expires_at=oauth_data.now(),
+            access_expires_at=utcnow(),
         )
-        oauth_data.update_session(
-            conn, session_id, access_expires_at=oauth_data.now(), refresh_token="new"
-        )
+        oauth_data.update_session(conn, session_id, access_expires_at=utcnow(), refresh_token="new")
         assert oauth_data.get_session(conn, "r" * 64).refresh_token == "new"

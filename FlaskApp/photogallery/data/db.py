@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 import weakref
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    """Now, as the database stores times: UTC without a zone (SQLite and MySQL alike)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class DatabaseError(Exception):

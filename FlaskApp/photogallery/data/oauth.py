@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from .db import utcnow
 from .schema import oauth_logins, oauth_sessions
 
 
@@ -31,10 +32,6 @@ class OAuthSession:
     access_expires_at: datetime
 
 
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def add_login(
     conn: Connection,
     state_hash: str,
@@ -51,7 +48,7 @@ def add_login(
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
             next_url=next_url,
-            created_at=now(),
+            created_at=utcnow(),
         )
     )
 
@@ -83,7 +80,7 @@ def add_session(
     refresh_token: str | None,
     access_expires_at: datetime,
 ) -> int:
-    stamp = now()
+    stamp = utcnow()
     result = conn.execute(
         insert(oauth_sessions).values(
             user_id=user_id,
@@ -117,7 +114,7 @@ def update_session(
     refresh_token: str | None = None,
 ) -> None:
     """Record a refresh; the refresh token changes only when Cognito rotated it."""
-    values: dict[str, object] = {"access_expires_at": access_expires_at, "updated_at": now()}
+    values: dict[str, object] = {"access_expires_at": access_expires_at, "updated_at": utcnow()}
     if refresh_token is not None:
         values["refresh_token"] = refresh_token
     conn.execute(update(oauth_sessions).where(oauth_sessions.c.id == session_id).values(**values))

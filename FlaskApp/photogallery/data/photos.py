@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import terms as search_terms
+from .db import utcnow
 from .models import Photo, PhotoLabel
 from .schema import photo_labels, photo_terms, photos
 
@@ -19,12 +20,8 @@ class DuplicatePhoto(Exception):
     """The owner already has a photo with these exact bytes."""
 
 
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def add_photo(conn: Connection, **values: object) -> Photo:
-    values.setdefault("created_at", now())
+    values.setdefault("created_at", utcnow())
     values.setdefault("description", "")
     values.update(label_status="pending", label_attempts=0)
     try:
@@ -164,7 +161,7 @@ def set_labels(
     conn.execute(
         update(photos)
         .where(photos.c.id == photo_id)
-        .values(label_status="done", label_error=None, label_model=model[:100], labeled_at=now())
+        .values(label_status="done", label_error=None, label_model=model[:100], labeled_at=utcnow())
     )
     _replace_terms(conn, photo_id)
 

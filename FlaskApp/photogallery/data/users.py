@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .db import utcnow
 from .models import User
 from .schema import api_tokens, users
 
 
 class UsernameTaken(Exception):
     """Another account of the same provider already has that username."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _user(row) -> User | None:
@@ -40,7 +37,7 @@ def add_user(
         email=email,
         display_name=display_name,
         password_hash=password_hash,
-        created_at=_now(),
+        created_at=utcnow(),
     )
     try:
         with conn.begin_nested():
@@ -71,7 +68,7 @@ def update_user(conn: Connection, user_id: int, **values: str | None) -> None:
 def add_token(conn: Connection, user_id: int, token_hash: str, name: str) -> int:
     result = conn.execute(
         insert(api_tokens).values(
-            user_id=user_id, token_hash=token_hash, name=name, created_at=_now()
+            user_id=user_id, token_hash=token_hash, name=name, created_at=utcnow()
         )
     )
     return result.inserted_primary_key[0]
@@ -100,7 +97,7 @@ def touch_token(conn: Connection, token_hash: str, *, unless_since: datetime) ->
             api_tokens.c.token_hash == token_hash,
             (api_tokens.c.last_used_at.is_(None)) | (api_tokens.c.last_used_at < unless_since),
         )
-        .values(last_used_at=_now())
+        .values(last_used_at=utcnow())
     )
 
 

@@ -6,12 +6,13 @@ import functools
 import hashlib
 import re
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..backends import Backends
 from ..data import users as user_data
+from ..data.db import utcnow
 from ..data.models import User
 from .errors import InvalidInput
 
@@ -90,7 +91,7 @@ def user_for_token(backends: Backends, token: str) -> User | None:
     if found is None:
         return None
     user, last_used = found
-    recently = datetime.now(UTC).replace(tzinfo=None) - TOKEN_TOUCH_INTERVAL
+    recently = utcnow() - TOKEN_TOUCH_INTERVAL
     if last_used is None or last_used < recently:
         with backends.engine.begin() as conn:
             user_data.touch_token(conn, _hash(token), unless_since=recently)

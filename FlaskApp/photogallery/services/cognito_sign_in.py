@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ..backends import Backends
 from ..data import oauth as oauth_data
 from ..data import users as user_data
+from ..data.db import utcnow
 from ..data.models import User
 from .cognito import CognitoClient, CognitoRefused, CognitoUnavailable
 from .token_verifier import TokenInvalid
@@ -63,7 +64,7 @@ def start_sign_in(
         redirect_uri=redirect_uri, state=state, nonce=nonce, code_challenge=challenge
     )
     with backends.engine.begin() as conn:
-        oauth_data.delete_logins_before(conn, oauth_data.now() - LOGIN_TTL)
+        oauth_data.delete_logins_before(conn, utcnow() - LOGIN_TTL)
         oauth_data.add_login(
             conn,
             _hash(state),
@@ -78,7 +79,7 @@ def start_sign_in(
 def take_pending_login(backends: Backends, state: str) -> oauth_data.PendingLogin:
     """Consume the sign-in attempt ``state`` names; it can be taken only once."""
     with backends.engine.begin() as conn:
-        pending = oauth_data.take_login(conn, _hash(state), oauth_data.now() - LOGIN_TTL)
+        pending = oauth_data.take_login(conn, _hash(state), utcnow() - LOGIN_TTL)
     if pending is None:
         raise SignInFailed(
             "This sign-in response was already used or has expired. Please sign in again."
@@ -131,7 +132,7 @@ def keep_session_fresh(backends: Backends, handle: str) -> bool:
         found = oauth_data.get_session(conn, _hash(handle))
     if found is None:
         return False  # signed out elsewhere, or the row was removed
-    if found.access_expires_at - REFRESH_MARGIN > oauth_data.now():
+    if found.access_expires_at - REFRESH_MARGIN > utcnow():
         return True
     try:
         return _refresh(backends, found)

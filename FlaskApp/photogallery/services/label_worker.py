@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from ..backends import Backends
 from ..data import photos as photo_data
+from ..data.db import utcnow
 from ..labelers.base import LabelerError
 from ..queue.base import QueueError
 from ..queue.sqs import Message
@@ -55,7 +56,7 @@ def sweep(backends: Backends, *, older_than: timedelta = STALE_AFTER, limit: int
     if backends.labeler is None:
         return 0
     with backends.engine.connect() as conn:
-        ids = photo_data.list_stale_pending(conn, photo_data.now() - older_than, limit)
+        ids = photo_data.list_stale_pending(conn, utcnow() - older_than, limit)
     for photo_id in ids:
         backends.queue.enqueue(photo_id)
     if ids:
