@@ -255,3 +255,8 @@ def upload(user_client):
         )
 
     return _upload
+
+
+def stored_keys(store, prefix: str = "") -> list[str]:
+    """Every key in ``store`` under ``prefix``, sorted."""
+    return sorted(obj.key for obj in store.list_objects(prefix))

@@ -8,7 +8,7 @@ import requests
 
 from photogallery.storage.local import LocalStore
 from photogallery.storage.s3 import S3Store
-from tests.conftest import Auth, photo_bytes
+from tests.conftest import Auth, photo_bytes, stored_keys
 from tests.fixtures.servers import closed_port
 
 
@@ -39,7 +39,7 @@ def test_local_library_moves_to_s3_and_is_served_from_there(
     assert result.exit_code == 0, result.output
     assert "copied 6 objects" in result.output and "set STORAGE=s3" in result.output
     assert sizes(s3) == sizes(backends.store)
-    original = next(k for k in s3.list_keys() if k.endswith("original.png"))
+    original = next(k for k in stored_keys(s3) if k.endswith("original.png"))
     head = s3_admin.head_object(Bucket=s3.bucket, Key=s3.prefix + original)
     assert head["ContentType"] == "image/png" and head["ContentDisposition"].endswith("b.png")
     client = make_app(**s3_settings(s3)).test_client()
@@ -63,7 +63,7 @@ def test_a_second_run_copies_only_what_is_missing_or_differs(runner, backends, u
     upload((photo_bytes(), "a.jpg"))
     s3, args = target
     runner.invoke(args=["storage", "migrate", "--to", "s3", *args])
-    thumbnail = next(k for k in s3.list_keys() if k.endswith("thumbnail.jpg"))
+    thumbnail = next(k for k in stored_keys(s3) if k.endswith("thumbnail.jpg"))
     s3.save(thumbnail, io.BytesIO(b"cut short"), content_type="image/jpeg")
 
     again = runner.invoke(args=["storage", "migrate", "--to", "s3", *args])
@@ -88,7 +88,7 @@ def test_an_s3_library_moves_back_to_disk(runner, backends, upload, tmp_path):
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 def test_objects_missing_from_the_source_are_reported(runner, backends, upload, target):
     upload((photo_bytes(), "a.jpg"))
-    gone = next(k for k in backends.store.list_keys() if k.endswith("preview.jpg"))
+    gone = next(k for k in stored_keys(backends.store) if k.endswith("preview.jpg"))
     backends.store.delete(gone)
 
     result = runner.invoke(args=["storage", "migrate", "--to", "s3", *target[1]])

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from tests.conftest import photo_bytes
+from tests.conftest import photo_bytes, stored_keys
 
 PASSWORD = "correct horse battery"
 
@@ -80,7 +80,7 @@ def test_get_patch_delete_one_photo(api, backends):
     assert patched.status_code == 200 and patched.get_json()["description"] == "new words"
     assert api.delete(f"/api/photos/{photo_id}").status_code == 204
     assert api.get(f"/api/photos/{photo_id}").status_code == 404
-    assert list(backends.store.list_keys()) == []
+    assert stored_keys(backends.store) == []
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import requests
 
 from photogallery.data import photos as photo_data
 from photogallery.services import direct_uploads
-from tests.conftest import Auth, csrf_token_of, photo_bytes
+from tests.conftest import Auth, csrf_token_of, photo_bytes, stored_keys
 
 pytestmark = pytest.mark.parametrize("stack", ["s3"], indirect=True)
 
@@ -43,10 +43,6 @@ def browser(user_client):
     return Browser()
 
 
-def keys(backends):
-    return sorted(backends.store.list_keys())
-
-
 def test_a_photo_sent_to_s3_is_checked_thumbnailed_and_recorded(browser, backends, s3_admin):
     data = photo_bytes()
     response = browser.upload(data, "Été.jpg", description="Chelsea")
@@ -55,7 +51,7 @@ def test_a_photo_sent_to_s3_is_checked_thumbnailed_and_recorded(browser, backend
     photo = response.get_json()
     assert photo["description"] == "Chelsea" and photo["width"] == 640
     assert requests.get(photo["urls"]["original"], timeout=10).content == data
-    stored = keys(backends)
+    stored = stored_keys(backends.store)
     assert len(stored) == 3 and not any(k.startswith("incoming/") for k in stored)
     original = next(k for k in stored if "/original." in k)
     head = s3_admin.head_object(Bucket=backends.store.bucket, Key=backends.store.prefix + original)
@@ -71,7 +67,7 @@ def test_the_stored_type_comes_from_the_bytes_not_the_claim(browser, backends):
     photo = browser.complete(ticket).get_json()
 
     assert photo["content_type"] == "image/png"
-    assert any(k.endswith("/original.png") for k in keys(backends))
+    assert any(k.endswith("/original.png") for k in stored_keys(backends.store))
 
 
 def test_s3_refuses_a_file_larger_than_the_limit(make_app, s3_admin):
@@ -94,14 +90,14 @@ def test_s3_refuses_a_changed_content_type(browser, backends):
     ticket["fields"]["Content-Type"] = "text/html"
 
     assert browser.send(ticket, b"<script>alert(1)</script>").status_code == 403
-    assert keys(backends) == []
+    assert stored_keys(backends.store) == []
 
 
 def test_a_file_that_is_not_a_photo_is_refused_and_removed(browser, backends):
     response = browser.upload(b"just some notes", "notes.jpg")
 
     assert response.status_code == 400 and "not a photo" in response.get_json()["error"]
-    assert keys(backends) == []
+    assert stored_keys(backends.store) == []
 
 
 def test_a_failed_database_insert_leaves_no_object(browser, backends, monkeypatch):
@@ -111,7 +107,7 @@ def test_a_failed_database_insert_leaves_no_object(browser, backends, monkeypatc
     monkeypatch.setattr(photo_data, "add_photo", fail)
 
     assert browser.upload(photo_bytes()).status_code == 500
-    assert keys(backends) == []
+    assert stored_keys(backends.store) == []
 
 
 def test_the_same_photo_twice_is_409_and_leaves_one_copy(browser, backends):
@@ -120,7 +116,7 @@ def test_the_same_photo_twice_is_409_and_leaves_one_copy(browser, backends):
     again = browser.upload(photo_bytes(), "copy.jpg")
 
     assert again.status_code == 409 and again.get_json()["existing_id"] == first
-    assert len(keys(backends)) == 3
+    assert len(stored_keys(backends.store)) == 3
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import re
 
-from tests.conftest import Auth, photo_bytes
+from tests.conftest import Auth, photo_bytes, stored_keys
 
 
 def photo_ids(html: bytes) -> list[int]:
@@ -69,10 +69,10 @@ def test_editing_the_description_makes_it_searchable(upload, user_client):
 def test_delete_removes_the_photo_and_every_stored_object(upload, user_client, backends):
     upload((photo_bytes(), "a.jpg"))
     photo_id = photo_ids(user_client.get("/").data)[0]
-    assert len(list(backends.store.list_keys())) == 3
+    assert len(stored_keys(backends.store)) == 3
     assert user_client.post(f"/photos/{photo_id}/delete").status_code == 302
     assert user_client.get(f"/photos/{photo_id}").status_code == 404
-    assert list(backends.store.list_keys()) == []
+    assert stored_keys(backends.store) == []
 
 
 def test_unknown_pages_get_a_friendly_404(user_client):

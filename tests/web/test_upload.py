@@ -8,11 +8,7 @@ from sqlalchemy import select
 
 from photogallery.data import photos as photo_data
 from photogallery.data.schema import photos
-from tests.conftest import Auth, csrf_token_of, photo_bytes
-
-
-def stored_files(backends):
-    return sorted(backends.store.list_keys())
+from tests.conftest import Auth, csrf_token_of, photo_bytes, stored_keys
 
 
 def test_several_photos_at_once_are_stored_with_renditions(upload, backends, user_client):
@@ -20,7 +16,7 @@ def test_several_photos_at_once_are_stored_with_renditions(upload, backends, use
         (photo_bytes(seed=1), "a.jpg"), (photo_bytes("PNG", seed=2), "b.png"), description="Holiday"
     )
     assert response.status_code == 302
-    keys = stored_files(backends)
+    keys = stored_keys(backends.store)
     assert len(keys) == 6
     assert {k.rsplit("/", 1)[1] for k in keys} == {
         "original.jpg",
@@ -36,27 +32,27 @@ def test_a_text_file_is_refused_with_a_clear_message(upload, backends):
     response = upload((b"just some notes", "notes.jpg"))
     assert response.status_code == 400
     assert b"notes.jpg is not a photo we can read" in response.data
-    assert stored_files(backends) == []
+    assert stored_keys(backends.store) == []
 
 
 def test_a_broken_image_is_refused(upload, backends):
     data = photo_bytes(size=(1200, 900))
     response = upload((data[:2000], "broken.jpg"))
     assert response.status_code == 400 and b"damaged" in response.data
-    assert stored_files(backends) == []
+    assert stored_keys(backends.store) == []
 
 
 def test_good_photos_are_kept_when_others_in_the_batch_are_refused(upload, backends):
     response = upload((photo_bytes(), "good.jpg"), (b"nope", "bad.gif"))
     assert response.status_code == 302
-    assert len(stored_files(backends)) == 3
+    assert len(stored_keys(backends.store)) == 3
 
 
 def test_the_same_photo_twice_is_reported_not_stored_twice(upload, backends):
     upload((photo_bytes(), "cat.jpg"))
     response = upload((photo_bytes(), "cat-copy.jpg"))
     assert response.status_code == 409 and b"already in your gallery" in response.data
-    assert len(stored_files(backends)) == 3
+    assert len(stored_keys(backends.store)) == 3
 
 
 def test_an_oversized_upload_gets_a_clear_413(make_app):
@@ -76,7 +72,7 @@ def test_a_failed_database_insert_leaves_no_stored_objects(upload, backends, mon
     monkeypatch.setattr(photo_data, "add_photo", fail)
     response = upload((photo_bytes(), "cat.jpg"))
     assert response.status_code == 500
-    assert stored_files(backends) == []
+    assert stored_keys(backends.store) == []
 
 
 def test_a_storage_failure_answers_503_and_leaves_nothing(upload, backends, monkeypatch):
@@ -94,7 +90,7 @@ def test_a_storage_failure_answers_503_and_leaves_nothing(upload, backends, monk
     monkeypatch.setattr(backends.store, "save", flaky)
     response = upload((photo_bytes(), "cat.jpg"))
     assert response.status_code == 503 and b"Nothing was lost" in response.data
-    assert stored_files(backends) == []
+    assert stored_keys(backends.store) == []
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd.jpg", "C:\\Users\\me\\cat.jpg", "ca\x00t.jpg"])
@@ -104,7 +100,7 @@ def test_filenames_are_display_only_and_cleaned(upload, backends, user_client, n
         photo = conn.execute(select(photos)).one()
     assert "/" not in photo.original_filename and "\\" not in photo.original_filename
     assert "\x00" not in photo.original_filename
-    assert all(k.startswith(f"u{photo.owner_id}/") for k in stored_files(backends))
+    assert all(k.startswith(f"u{photo.owner_id}/") for k in stored_keys(backends.store))
 
 
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)

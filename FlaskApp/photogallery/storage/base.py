@@ -64,9 +64,6 @@ class Store(Protocol):
     def url(self, key: str, *, download_name: str | None = None) -> str:
         """A signed, expiring GET URL, computed locally (no network call)."""
 
-    def list_keys(self, prefix: str = "") -> Iterator[str]:
-        """Every key under ``prefix``."""
-
     def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         """Every object under ``prefix`` with size and age (for consistency checks, migration)."""
 

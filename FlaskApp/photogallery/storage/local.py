@@ -133,9 +133,6 @@ class LocalStore:
             raise ObjectNotFound(key)
         return path
 
-    def list_keys(self, prefix: str = "") -> Iterator[str]:
-        return (item.key for item in self.list_objects(prefix))
-
     def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         base = self.root / prefix if prefix else self.root
         if not base.exists():

@@ -198,10 +198,6 @@ class S3Store:
         with self._errors("sign URL for", key):
             return self._presigner().url(self._full(key), params, expires=expires, now=when)
 
-    def list_keys(self, prefix: str = "") -> Iterator[str]:
-        """Every key under ``prefix``, without the store's own prefix."""
-        return (item.key for item in self.list_objects(prefix))
-
     def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         """Every object under ``prefix`` (1,000 per request), without the store's prefix."""
         with self._errors(f"list {self._full(prefix)!r} in", None):
