@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from .db import utcnow
 from .schema import oauth_logins, oauth_sessions
@@ -130,8 +130,3 @@ def delete_session(conn: Connection, handle_hash: str) -> OAuthSession | None:
 
 def delete_session_by_id(conn: Connection, session_id: int) -> None:
     conn.execute(delete(oauth_sessions).where(oauth_sessions.c.id == session_id))
-
-
-def count_sessions(conn: Connection, user_id: int) -> int:
-    query = select(func.count()).select_from(oauth_sessions)
-    return conn.execute(query.where(oauth_sessions.c.user_id == user_id)).scalar_one()

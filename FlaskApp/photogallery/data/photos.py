@@ -102,11 +102,9 @@ def _with_labels(conn: Connection, rows: Sequence) -> list[Photo]:
     ids = [row.id for row in rows]
     labels: dict[int, list[PhotoLabel]] = {i: [] for i in ids}
     if ids:
-        query = (
-            select(photo_labels)
-            .where(photo_labels.c.photo_id.in_(ids), photo_labels.c.source != "removed")
-            .order_by(photo_labels.c.confidence.desc(), photo_labels.c.name)
-        )
+        query = select(photo_labels).where(
+            photo_labels.c.photo_id.in_(ids), photo_labels.c.source != "removed"
+        )  # ordered by _specific_first, not by the database
         for r in conn.execute(query):
             parents = tuple(p for p in r.parents.split("|") if p)
             labels[r.photo_id].append(PhotoLabel(r.name, r.confidence, parents, r.source))
@@ -115,7 +113,9 @@ def _with_labels(conn: Connection, rows: Sequence) -> list[Photo]:
 
 def _specific_first(labels: list[PhotoLabel]) -> tuple[PhotoLabel, ...]:
     """Most confident first; on a tie the more specific label (Cat before Animal) leads."""
-    return tuple(sorted(labels, key=lambda lb: (-round(lb.confidence, 1), -len(lb.parents))))
+    return tuple(
+        sorted(labels, key=lambda lb: (-round(lb.confidence, 1), -len(lb.parents), lb.name))
+    )
 
 
 def update_description(conn: Connection, photo_id: int, description: str) -> None:
