@@ -61,6 +61,7 @@ class Settings:
     max_image_megapixels: int = 150
     page_size: int = 48
     log_level: str = "INFO"
+    drain_file: str | None = None
     testing: bool = False
 
 
@@ -217,6 +218,7 @@ def _build(r: _Reader, instance_path: str) -> Settings:
         max_image_megapixels=r.int("MAX_IMAGE_MEGAPIXELS", 150, 1, 1000),
         page_size=r.int("PAGE_SIZE", 48, 1, 500),
         log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
+        drain_file=r.str("DRAIN_FILE").strip() or None,
         testing=r.bool("TESTING", False),
     )
 

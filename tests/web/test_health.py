@@ -60,3 +60,17 @@ def test_ready_says_to_migrate_when_the_schema_is_behind(settings, tmp_path):
     response = create_app(settings).test_client().get("/ready")
     assert response.status_code == 503 and response.get_json()["failing"] == ["database"]
     assert "db upgrade" in response.get_json()["checks"]["database"]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_ready_answers_503_while_draining_and_pages_still_serve(make_app, tmp_path):
+    drain = tmp_path / "draining"
+    client = make_app(DRAIN_FILE=str(drain)).test_client()
+    assert client.get("/ready").status_code == 200
+    drain.touch()  # what Deploy/bin/photos-web does on SIGTERM
+    response = client.get("/ready")
+    assert response.status_code == 503 and response.get_json()["failing"] == ["draining"]
+    assert client.get("/health").status_code == 200  # requests in flight and new ones still work
+    assert client.get("/login").status_code == 200
+    drain.unlink()
+    assert client.get("/ready").status_code == 200

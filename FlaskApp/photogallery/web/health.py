@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Blueprint, jsonify
 
@@ -23,6 +24,10 @@ def health():
 @bp.get("/ready")
 def ready():
     backends = get_backends()
+    drain_file = backends.settings.drain_file
+    if drain_file and os.path.exists(drain_file):
+        # Stopping: the load balancer takes this instance out while requests in flight finish.
+        return jsonify(status="draining", failing=["draining"], checks={}), 503
     checks, failing = {}, []
     for part, check in (
         ("database", lambda: check_database(backends.engine)),
