@@ -1,0 +1,253 @@
+"""An "EC2 instance" on this machine: userdata.txt's installer run into a temporary prefix, with
+its settings and secrets served by moto's SSM and Secrets Manager, the bundle and the photos in
+SeaweedFS, and the database on MariaDB; nginx + uWSGI serve it on a free local port."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import MYSQL_ADMIN_URL, missing
+from tests.fixtures.servers import HOST, free_ports
+
+ROOT = Path(__file__).resolve().parents[2]
+USERDATA = ROOT / "userdata.txt"
+APP_USER = "photos-ci"  # the instance's system user, made by the installer
+# The course's pain: every character that a shell, uWSGI or an ini file might mangle.
+NASTY_PASSWORD = "p%o&$#;'\"\\ with spaces é ü 漢 %(x)s $(id) `id`"
+APP_PASSWORD = "a%o&$#;'\"\\ app ß 日本 ${HOME}"
+
+
+def need_root_tools() -> None:
+    if os.geteuid() != 0:
+        missing("root", "the install test creates a system user and runs nginx as root")
+    for tool in ("nginx", "unzip", "setpriv", "curl"):
+        if not shutil.which(tool):
+            missing(tool, "apt-get install nginx unzip curl util-linux")
+
+
+def build_bundle(out_dir: Path, version: str) -> Path:
+    """Deploy/build_bundle.sh with a fixed version (the operator's `make bundle`)."""
+    env = {**os.environ, "BUNDLE_VERSION": version}
+    done = subprocess.run(
+        ["bash", str(ROOT / "Deploy" / "build_bundle.sh"), str(out_dir)],
+        env=env, capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class DeployWorld:
+    """The AWS side of a deployment, served by local servers."""
+
+    s3: object
+    moto: object
+    bucket: str
+    settings_path: str
+    secret_ids: dict[str, str]
+    database: str
+    bundles: dict[str, str] = field(default_factory=dict)  # version → s3:// URI
+
+    def env(self) -> dict[str, str]:
+        """What an instance's environment gives boto3: the region, role credentials, endpoints."""
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PHOTOS_"))}
+        return {
+            **keep,
+            "AWS_REGION": self.moto.region,
+            "AWS_ACCESS_KEY_ID": "testing",  # SeaweedFS knows moto's keys (servers.py)
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": "/dev/null",
+            "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+            "AWS_ENDPOINT_URL_S3": self.s3.endpoint_url,
+            "AWS_ENDPOINT_URL_SSM": self.moto.endpoint_url,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.moto.endpoint_url,
+        }
+
+    def add_bundle(self, path: Path, version: str) -> str:
+        key = f"bundles/{path.name}"
+        self.s3.client().upload_file(str(path), self.bucket, key)
+        self.bundles[version] = f"s3://{self.bucket}/{key}"
+        return self.bundles[version]
+
+
+@dataclass
+class Instance:
+    """One installed web server: its prefix, port and how to run its installer again."""
+
+    world: DeployWorld
+    prefix: Path
+    port: int
+    last_output: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def install(self, version: str = "v1", **extra: str) -> subprocess.CompletedProcess:
+        env = {
+            **self.world.env(),
+            "BUNDLE_URI": self.world.bundles[version],
+            "SETTINGS_PATH": self.world.settings_path,
+            "DB_SECRET_ID": self.world.secret_ids["admin"],
+            "APP_DB_SECRET_ID": self.world.secret_ids["app_db"],
+            "APP_SECRETS_ID": self.world.secret_ids["app"],
+            "PHOTOS_PREFIX": str(self.prefix),
+            "PHOTOS_USER": APP_USER,
+            "HTTP_PORT": str(self.port),
+            "SERVICE_MANAGER": "none",
+            "DRAIN_SECONDS": "3",
+            "READY_TIMEOUT": "60",
+            **extra,
+        }
+        done = subprocess.run(
+            ["bash", str(USERDATA)], env=env, capture_output=True, text=True, timeout=900
+        )
+        self.last_output = done.stdout + done.stderr
+        assert done.returncode == 0, self.last_output[-6000:]
+        return done
+
+    def pid(self, name: str) -> int | None:
+        path = self.prefix / "run" / f"{name}.pid"
+        try:
+            pid = int(path.read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def stop(self) -> None:
+        """What `systemctl stop` does: TERM to photos-web (it drains), then nginx quits."""
+        if pid := self.pid("photos-web"):
+            os.kill(pid, signal.SIGTERM)
+            _wait_gone(pid, 60)
+        if pid := self.pid("nginx"):
+            os.kill(pid, signal.SIGQUIT)
+            _wait_gone(pid, 30)
+
+    def kill_hard(self) -> None:
+        """The instance dies: every process of its app session gets SIGKILL."""
+        if pid := self.pid("photos-web"):
+            os.killpg(pid, signal.SIGKILL)  # setsid made photos-web its session's leader
+
+    def ready(self) -> int:
+        try:
+            return requests.get(self.url + "/ready", timeout=5).status_code
+        except requests.RequestException:
+            return 0
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def mysql_admin():
+    engine = create_engine(MYSQL_ADMIN_URL, connect_args={"connection_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error: no usable server
+        missing("MariaDB/MySQL on 127.0.0.1:3306", f"install mariadb-server ({exc})")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def deploy_world(s3_server, sqs_server, mysql_admin, tmp_path_factory) -> Iterator[DeployWorld]:
+    """Parameters, secrets, a database with a course-style admin user, and bundle v1 and v2."""
+    need_root_tools()
+    tag = secrets.token_hex(4)
+    database, admin_user, app_user = f"photos_deploy_{tag}", f"admin_{tag}", f"app_{tag}"
+    with mysql_admin.begin() as conn:
+        # RDS's master user: may create databases and users, with the nastiest password.
+        create = text(f"CREATE USER '{admin_user}'@'%' IDENTIFIED BY :pw")
+        conn.execute(create, {"pw": NASTY_PASSWORD})
+        conn.execute(text(f"GRANT ALL PRIVILEGES ON *.* TO '{admin_user}'@'%' WITH GRANT OPTION"))
+    bucket = s3_server.new_bucket("deploy")
+    settings_path = f"/photos-{tag}/prod/"
+    ssm, sm = sqs_server.client_for("ssm"), sqs_server.client_for("secretsmanager")
+    host = make_url(MYSQL_ADMIN_URL).host or HOST
+    for name, value in {
+        "STORAGE": "s3",
+        "PHOTOS_BUCKET": bucket,
+        "S3_PREFIX": "photos",
+        "S3_ENDPOINT_URL": s3_server.endpoint_url,
+        "DATABASE_HOST": host,
+        "DATABASE_PORT": str(make_url(MYSQL_ADMIN_URL).port or 3306),
+        "DATABASE_DB_NAME": database,
+        "LABELER": "none",
+        "AUTH": "local",
+        "MAX_UPLOAD_MB": "20",
+        "PROXY_COUNT": "2",  # HAProxy (the ALB) + nginx
+    }.items():
+        ssm.put_parameter(Name=settings_path + name, Value=value, Type="String")
+    ids = {
+        "admin": sm.create_secret(
+            Name=f"rds-master-{tag}",
+            SecretString=json.dumps({"username": admin_user, "password": NASTY_PASSWORD}),
+        )["ARN"],
+        "app_db": sm.create_secret(
+            Name=f"photos-app-db-{tag}",
+            SecretString=json.dumps({"username": app_user, "password": APP_PASSWORD}),
+        )["ARN"],
+        "app": sm.create_secret(
+            Name=f"photos-app-{tag}",
+            SecretString=json.dumps({"FLASK_SECRET": secrets.token_urlsafe(48)}),
+        )["ARN"],
+    }
+    world = DeployWorld(s3_server, sqs_server, bucket, settings_path, ids, database)
+    out = tmp_path_factory.mktemp("bundles")
+    for version in ("v1", "v2"):
+        world.add_bundle(build_bundle(out / version, f"test-{version}-{tag}"), version)
+    yield world
+    with mysql_admin.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
+        for user in (admin_user, app_user):
+            conn.execute(text(f"DROP USER IF EXISTS '{user}'@'%'"))
+
+
+@pytest.fixture(scope="session")
+def make_instance(deploy_world) -> Iterator:
+    """Install instances on demand; every one is stopped and removed at the end of the session."""
+    made: list[Instance] = []
+
+    def _make(name: str) -> Instance:
+        # Not under pytest's 0700 temp root: the app user and nginx's workers must walk in.
+        prefix = Path(tempfile.mkdtemp(prefix=f"photos-instance-{name}-"))
+        prefix.chmod(0o755)
+        instance = Instance(deploy_world, prefix, free_ports(1)[0])
+        made.append(instance)
+        instance.install("v1")
+        return instance
+
+    yield _make
+    for instance in made:
+        instance.stop()
+        shutil.rmtree(instance.prefix, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def instance_a(make_instance) -> Instance:
+    return make_instance("a")
