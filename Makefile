@@ -5,11 +5,17 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app FlaskApp/application.py
 
-.PHONY: run test lint format bench clean
+.PHONY: run uwsgi test lint format bench bundle deploy-check clean
 
 run: $(VENV)/.run-installed  ## set up what is missing, migrate, serve on 127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
 	exec $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+uwsgi: $(VENV)/.run-installed  ## the same, served by uWSGI with Deploy/uwsgi.ini (as on EC2)
+	$(FLASK) db upgrade
+	PHOTOS_RELEASE=$(CURDIR) PHOTOS_VENV=$(CURDIR)/$(VENV) DRAIN_SECONDS=0 \
+	PHOTOS_RUN_DIR=$(CURDIR)/FlaskApp/instance/run \
+	exec Deploy/bin/photos-web --http-socket 127.0.0.1:$(PORT)
 
 test: $(VENV)/.dev-installed tests/oidc/node_modules  ## every test; leaves no server running
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
