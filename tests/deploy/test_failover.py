@@ -264,7 +264,7 @@ def test_rolling_update_to_a_new_bundle_fails_no_request(pair, balancer, person,
         for instance, name in zip(pair, ("a", "b"), strict=True):
             time.sleep(1)
             instance.install("v2")
-            assert re.search(r"done: release test-v2-\w+ \(changed: app", instance.last_output)
+            assert re.search(r"done: release test-v2-\w+ \(changed:\s*app", instance.last_output)
             balancer.wait_for(name, "UP")
         time.sleep(1)
     report("(b) rolling update, one instance at a time", load, time.monotonic() - started)
