@@ -151,6 +151,42 @@ def test_every_iam_statement_names_its_resources(template):
     ]
 
 
+POLICY = TEMPLATE.parent / "iam-policy.json"
+PLACEHOLDERS = {
+    "REGION", "ACCOUNT_ID", "BUCKET", "PREFIX", "RELEASE_OBJECT", "QUEUE_NAME", "SETTINGS_PATH",
+    "DB_SECRET_ARN", "APP_DB_SECRET_ARN", "APP_SECRETS_ARN", "LOG_GROUP",
+}  # fmt: skip
+
+
+def test_by_hand_policy_is_least_privilege_with_documented_placeholders():
+    text = POLICY.read_text()
+    policy = json.loads(text)
+    assert set(policy) == {"Version", "Id", "Statement"} and policy["Version"] == "2012-10-17"
+    for statement in iam_statements(policy):
+        assert re.fullmatch(r"[A-Za-z0-9]+", statement["Sid"])
+        assert_least_privilege(statement)
+    used = set(re.findall(r"<([A-Z_]+)>", json.dumps(policy["Statement"])))
+    assert used == PLACEHOLDERS
+    assert all(f"<{name}>" in policy["Id"] for name in PLACEHOLDERS)  # each one explained
+
+
+def test_by_hand_policy_grants_what_the_stacks_instance_role_does(template):
+    """Same actions as the template's InstanceRole, less signalling a stack that is not there."""
+
+    def actions(statements):
+        found = set()
+        for statement in statements:
+            action = statement["Action"]
+            found |= {action} if isinstance(action, str) else set(action)
+        return found
+
+    role = template["Resources"]["InstanceRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    by_hand = json.loads(POLICY.read_text())
+    assert actions(iam_statements(by_hand)) == actions(iam_statements(role)) - {
+        "cloudformation:SignalResource"
+    }
+
+
 def test_instances_require_imdsv2(template):
     data = template["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
     assert data["MetadataOptions"]["HttpTokens"] == "required"
