@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app FlaskApp/application.py
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean bundle deploy-check
 
 run: $(VENV)/.run-installed  ## set up what is missing, migrate, serve on 127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
@@ -21,6 +21,14 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bundle:  ## the release zip in dist/ (LAMBDA=1: also the Lambda label worker's zip)
+	Deploy/build_bundle.sh $(if $(LAMBDA),--lambda) dist
+
+deploy-check: $(VENV)/.dev-installed  ## validate the template and scripts before deploying
+	$(BIN)/cfn-lint --non-zero-exit-code error Deploy/cloudformation.yaml
+	shellcheck userdata.txt $$(find Deploy -name '*.sh') $$(find Deploy/bin -type f 2>/dev/null)
+	$(BIN)/python -m pytest tests/deploy -q
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/bench_gallery.py
