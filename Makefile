@@ -28,6 +28,14 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bundle:  ## the release zip in dist/ (LAMBDA=1: also the Lambda label worker's zip)
+	Deploy/build_bundle.sh $(if $(LAMBDA),--lambda) dist
+
+deploy-check: $(VENV)/.dev-installed  ## validate the template and scripts before deploying
+	$(BIN)/cfn-lint --non-zero-exit-code error Deploy/cloudformation.yaml
+	shellcheck userdata.txt $$(find Deploy -name '*.sh') $$(find Deploy/bin -type f 2>/dev/null)
+	$(BIN)/python -m pytest tests/deploy -q
+
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/bench_gallery.py
 

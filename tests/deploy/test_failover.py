@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ from tests.fixtures.servers import HOST, free_ports
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery staple"
 LOAD_THREADS = 4  # three readers, one uploader: a bounded load on 2 cores
+PHOTO_NUMBERS = itertools.count(1)  # every upload is a new photo (the same bytes would be a 409)
 
 
 @dataclass
@@ -152,7 +154,6 @@ class Load:
     uploaded: list[int] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _counter: int = 0
 
     def __enter__(self) -> Load:
         self.threads = [
@@ -178,9 +179,7 @@ class Load:
     def _one(self, http: requests.Session, uploader: bool) -> None:
         try:
             if uploader:
-                with self._lock:
-                    self._counter += 1
-                    n = self._counter
+                n = next(PHOTO_NUMBERS)
                 response = http.post(
                     f"{self.base}/api/photos",
                     headers={"Authorization": f"Bearer {self.person.token}"},
