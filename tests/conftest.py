@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import secrets
+from collections.abc import Iterator
 
 import pytest
 from PIL import Image
@@ -34,11 +36,11 @@ def missing(what: str, how: str):
     pytest.skip(f"{what} not available: {how}")
 
 
-@pytest.fixture(scope="session")
-def mysql_url():
-    """A fresh database on the MariaDB/MySQL server for this test run, migrated once."""
+@contextlib.contextmanager
+def empty_mysql_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the MariaDB/MySQL server (dropped afterwards); yields its URL."""
     admin = create_engine(MYSQL_ADMIN_URL, connect_args={"connection_timeout": 3})
-    name = f"photos_test_{os.getpid()}_{secrets.token_hex(3)}"
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
@@ -46,14 +48,22 @@ def mysql_url():
         missing(
             "MariaDB/MySQL on 127.0.0.1:3306", f"install mariadb-server ({exc.__class__.__name__})"
         )
-    url = make_url(MYSQL_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    engine = create_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-    admin.dispose()
+    try:
+        yield make_url(MYSQL_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def mysql_url():
+    """A fresh database on the MariaDB/MySQL server for this test run, migrated once."""
+    with empty_mysql_database("photos_test") as url:
+        engine = create_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 LOCAL_STACKS = ["sqlite", "mysql"]  # for tests of the local store's own /media URLs

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from photogallery.data import migrate
 from photogallery.data.schema import metadata
-from tests.conftest import MYSQL_ADMIN_URL, missing
+from tests.conftest import empty_mysql_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ScriptDirectory(str(migrate.MIGRATIONS))
@@ -33,17 +32,8 @@ UPGRADERS = 3
 @pytest.fixture
 def fresh_mysql_url():
     """An empty database of its own (the session's `mysql_url` is migrated already)."""
-    admin = create_engine(MYSQL_ADMIN_URL, connect_args={"connection_timeout": 3})
-    name = f"photos_lock_{os.getpid()}_{secrets.token_hex(3)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
-    except Exception as exc:  # any driver error means there is no usable server
-        missing("MariaDB/MySQL on 127.0.0.1:3306", f"install mariadb-server ({type(exc).__name__})")
-    yield make_url(MYSQL_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-    admin.dispose()
+    with empty_mysql_database("photos_lock") as url:
+        yield url
 
 
 def start_upgrades(url: str, tmp_path: Path, *args: str) -> list[subprocess.Popen]:

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,6 +94,7 @@ class Instance:
     prefix: Path
     port: int
     last_output: str = ""
+    version: str = ""  # the bundle it runs now
 
     @property
     def url(self) -> str:
@@ -119,6 +121,7 @@ class Instance:
         )
         self.last_output = done.stdout + done.stderr
         assert done.returncode == 0, self.last_output[-6000:]
+        self.version = version
         return done
 
     def pid(self, name: str) -> int | None:
@@ -229,25 +232,26 @@ def deploy_world(s3_server, sqs_server, mysql_admin, tmp_path_factory) -> Iterat
 
 
 @pytest.fixture(scope="session")
-def make_instance(deploy_world) -> Iterator:
-    """Install instances on demand; every one is stopped and removed at the end of the session."""
-    made: list[Instance] = []
-
-    def _make(name: str) -> Instance:
+def instances(deploy_world) -> Iterator[tuple[Instance, Instance]]:
+    """Two instances booting at the same moment against one empty database (as an Auto Scaling
+    group launches them); both stopped and removed at the end of the session."""
+    made = []
+    for name in ("a", "b"):
         # Not under pytest's 0700 temp root: the app user and nginx's workers must walk in.
         prefix = Path(tempfile.mkdtemp(prefix=f"photos-instance-{name}-"))
         prefix.chmod(0o755)
-        instance = Instance(deploy_world, prefix, free_ports(1)[0])
-        made.append(instance)
-        instance.install("v1")
-        return instance
-
-    yield _make
-    for instance in made:
-        instance.stop()
-        shutil.rmtree(instance.prefix, ignore_errors=True)
+        made.append(Instance(deploy_world, prefix, free_ports(1)[0]))
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            for done in [pool.submit(instance.install, "v1") for instance in made]:
+                done.result()
+        yield made[0], made[1]
+    finally:
+        for instance in made:
+            instance.stop()
+            shutil.rmtree(instance.prefix, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def instance_a(make_instance) -> Instance:
-    return make_instance("a")
+def instance_a(instances) -> Instance:
+    return instances[0]

@@ -84,8 +84,8 @@ listen stats
 
 
 @pytest.fixture(scope="module")
-def pair(make_instance, instance_a):
-    return instance_a, make_instance("b")
+def pair(instances):
+    return instances
 
 
 @pytest.fixture(scope="module")

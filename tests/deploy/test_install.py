@@ -112,6 +112,13 @@ def test_configure_writes_values_literally_in_a_private_file(tmp_path):
     assert _read_ini(path, explicit=True)["DATABASE_PASSWORD"] == NASTY_PASSWORD
 
 
+def test_two_instances_booting_together_migrate_once_and_both_serve(instances):
+    said = [re.search(r"migrations: (.*)", i.last_output).group(1) for i in instances]
+    applied, waited = sorted(said)
+    assert applied.startswith("applied 0001, ") and waited == "nothing to apply"
+    assert [i.ready() for i in instances] == [200, 200]
+
+
 def test_installed_instance_serves_uploads_through_nginx(instance_a, deploy_world):
     base = instance_a.url
     ready = get(f"{base}/ready")
@@ -197,9 +204,22 @@ def test_the_app_runs_as_its_own_user_not_root(instance_a):
 def test_second_run_changes_nothing_and_keeps_serving(instance_a):
     before = tree_state(instance_a.prefix)
     web_pid = instance_a.pid("photos-web")
-    instance_a.install("v1")
+    instance_a.install(instance_a.version)  # the failover tests may have updated it to v2
     assert tree_state(instance_a.prefix) == before
     assert instance_a.pid("photos-web") == web_pid  # not restarted
     assert "changed:" not in instance_a.last_output
     assert "unchanged" in instance_a.last_output
     assert instance_a.ready() == 200
+
+
+@pytest.mark.parametrize("unit", ["photos-web", "photos-worker"])
+def test_systemd_units_verify_as_rendered_for_the_instance(instance_a, unit, tmp_path):
+    if not shutil.which("systemd-analyze"):
+        pytest.fail("systemd-analyze is needed: apt-get install systemd")
+    template = (ROOT / "Deploy" / "systemd" / f"{unit}.service").read_text()
+    rendered = template.replace("@PREFIX@", str(instance_a.prefix)).replace("@USER@", APP_USER)
+    path = tmp_path / f"{unit}.service"
+    path.write_text(rendered)
+    done = subprocess.run(["systemd-analyze", "verify", str(path)], capture_output=True, text=True)
+    # verify exits 0 on unknown keys and bad values, so any word from it is a failure too.
+    assert done.returncode == 0 and not (done.stdout + done.stderr).strip(), done.stderr
