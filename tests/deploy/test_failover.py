@@ -214,11 +214,13 @@ class Load:
         return sum(self.outcomes.values())
 
 
-def report(name: str, load: Load, seconds: float) -> None:
-    print(
-        f"\n[failover] {name}: {load.total} requests in {seconds:.1f} s, "
-        f"{len(load.failures)} failed; {dict(load.outcomes)}"
-    )
+def report(capsys, name: str, load: Load, seconds: float) -> None:
+    """Print the figures even when pytest captures output (the closing note quotes them)."""
+    with capsys.disabled():
+        print(
+            f"\n[failover] {name}: {load.total} requests in {seconds:.1f} s, "
+            f"{len(load.failures)} failed; {dict(load.outcomes)}"
+        )
 
 
 def storage_check(instance: Instance) -> subprocess.CompletedProcess:
@@ -249,7 +251,9 @@ def test_a_person_signed_in_on_one_instance_is_signed_in_on_the_other(pair, pers
         assert page.status_code == 200 and b"Sign out" in page.content
 
 
-def test_stopping_one_instance_gracefully_fails_no_request(pair, balancer, person, acknowledged):
+def test_stopping_one_instance_gracefully_fails_no_request(
+    pair, balancer, person, acknowledged, capsys
+):
     a, _ = pair
     started = time.monotonic()
     with Load(balancer.url, person) as load:
@@ -257,7 +261,7 @@ def test_stopping_one_instance_gracefully_fails_no_request(pair, balancer, perso
         a.stop()  # SIGTERM: /ready 503, HAProxy drains it, requests in flight finish
         assert balancer.status("a") != "UP"
         time.sleep(1.5)
-    report("(a) graceful stop of one instance", load, time.monotonic() - started)
+    report(capsys, "(a) graceful stop of one instance", load, time.monotonic() - started)
     acknowledged.extend(load.uploaded)
     assert load.total > 20 and load.uploaded
     assert load.failures == []
@@ -265,7 +269,9 @@ def test_stopping_one_instance_gracefully_fails_no_request(pair, balancer, perso
     balancer.wait_for("a", "UP")
 
 
-def test_rolling_update_to_a_new_bundle_fails_no_request(pair, balancer, person, acknowledged):
+def test_rolling_update_to_a_new_bundle_fails_no_request(
+    pair, balancer, person, acknowledged, capsys
+):
     started = time.monotonic()
     with Load(balancer.url, person) as load:
         for instance, name in zip(pair, ("a", "b"), strict=True):
@@ -274,7 +280,7 @@ def test_rolling_update_to_a_new_bundle_fails_no_request(pair, balancer, person,
             assert re.search(r"done: release test-v2-\w+ \(changed:\s*app", instance.last_output)
             balancer.wait_for(name, "UP")
         time.sleep(1)
-    report("(b) rolling update, one instance at a time", load, time.monotonic() - started)
+    report(capsys, "(b) rolling update, one instance at a time", load, time.monotonic() - started)
     acknowledged.extend(load.uploaded)
     assert load.total > 20 and load.uploaded
     assert load.failures == []
@@ -285,7 +291,7 @@ def test_rolling_update_to_a_new_bundle_fails_no_request(pair, balancer, person,
 
 
 def test_killing_one_instance_hard_fails_only_until_the_balancer_sees_it(
-    pair, balancer, person, acknowledged
+    pair, balancer, person, acknowledged, capsys
 ):
     a, _ = pair
     started = time.monotonic()
@@ -295,7 +301,7 @@ def test_killing_one_instance_hard_fails_only_until_the_balancer_sees_it(
         balancer.wait_for("a", "DOWN")
         down_at = time.monotonic()
         time.sleep(1.5)
-    report("(c) one instance killed hard", load, time.monotonic() - started)
+    report(capsys, "(c) one instance killed hard", load, time.monotonic() - started)
     acknowledged.extend(load.uploaded)
     # Requests sent to the dead instance fail (its nginx answers 502) until the balancer's health
     # check takes it out (2 failed checks, 500 ms apart); from then on nothing fails.
