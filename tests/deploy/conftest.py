@@ -95,6 +95,7 @@ class Instance:
     port: int
     last_output: str = ""
     version: str = ""  # the bundle it runs now
+    boot_output: str = ""  # what its first install printed
 
     @property
     def url(self) -> str:
@@ -120,6 +121,7 @@ class Instance:
             ["bash", str(USERDATA)], env=env, capture_output=True, text=True, timeout=900
         )
         self.last_output = done.stdout + done.stderr
+        self.boot_output = self.boot_output or self.last_output
         assert done.returncode == 0, self.last_output[-6000:]
         self.version = version
         return done

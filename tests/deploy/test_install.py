@@ -113,7 +113,7 @@ def test_configure_writes_values_literally_in_a_private_file(tmp_path):
 
 
 def test_two_instances_booting_together_migrate_once_and_both_serve(instances):
-    said = [re.search(r"migrations: (.*)", i.last_output).group(1) for i in instances]
+    said = [re.search(r"migrations: (.*)", i.boot_output).group(1) for i in instances]
     applied, waited = sorted(said)
     assert applied.startswith("applied 0001, ") and waited == "nothing to apply"
     assert [i.ready() for i in instances] == [200, 200]
