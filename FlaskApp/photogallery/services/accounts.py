@@ -14,16 +14,12 @@ from ..backends import Backends
 from ..data import users as user_data
 from ..data.db import utcnow
 from ..data.models import User
-from .errors import InvalidInput
+from .errors import InvalidInput, SignupClosed, UsernameTaken
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
 MIN_PASSWORD = 8
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "pg_"  # noqa: S105 - a marker, not a secret
-
-
-class SignupClosed(Exception):
-    """Sign-up is turned off (ALLOW_SIGNUP=false)."""
 
 
 def create_local_user(
@@ -49,7 +45,7 @@ def create_local_user(
                 password_hash=generate_password_hash(password),
             )
         except user_data.UsernameTaken:
-            raise InvalidInput(f"the username {username} is taken") from None
+            raise UsernameTaken(f"the username {username} is taken") from None
 
 
 def authenticate(backends: Backends, username: str, password: str) -> User | None:

@@ -1,9 +1,47 @@
-"""Errors the services raise for the web layer to turn into clear 4xx/503 answers."""
+"""Errors the services raise; each knows its HTTP meaning, and web/errors.py answers them all."""
 
 from __future__ import annotations
 
 
-class UploadRejected(Exception):
+class ServiceError(Exception):
+    """A refusal the person can act on: ``str(exc)`` is for them, ``status`` its HTTP meaning."""
+
+    status = 400
+
+    def details(self) -> dict[str, object]:
+        """Extra fields for the JSON answer (scripts act on them)."""
+        return {}
+
+
+class NotFound(ServiceError):
+    """No such thing for this owner (another person's photo is "not found" too)."""
+
+    status = 404
+
+    def __init__(self, message: str = "no such photo") -> None:
+        super().__init__(message)
+
+
+class InvalidInput(ServiceError):
+    """A value from the person is not acceptable; the message says why."""
+
+
+class UsernameTaken(InvalidInput):
+    """Someone already has this username."""
+
+    status = 409
+
+
+class SignupClosed(ServiceError):
+    """Sign-up is turned off (ALLOW_SIGNUP=false)."""
+
+    status = 403
+
+    def __init__(self, message: str = "sign-up is closed on this site") -> None:
+        super().__init__(message)
+
+
+class UploadRejected(ServiceError):
     """An upload was refused; ``reason`` is for the person who sent it."""
 
     def __init__(self, reason: str, status: int = 400) -> None:
@@ -19,10 +57,5 @@ class DuplicateUpload(UploadRejected):
         super().__init__(reason, status=409)
         self.existing_id = existing_id
 
-
-class NotFound(Exception):
-    """No such thing for this owner (another person's photo is "not found" too)."""
-
-
-class InvalidInput(Exception):
-    """A value from the person is not acceptable; the message says why."""
+    def details(self) -> dict[str, object]:
+        return {"existing_id": self.existing_id}

@@ -54,7 +54,7 @@ def get_photo(backends: Backends, owner_id: int, photo_id: int) -> Photo:
     with backends.engine.connect() as conn:
         photo = photo_data.get_photo(conn, photo_id, owner_id)
     if photo is None:
-        raise NotFound(photo_id)
+        raise NotFound()
     return photo
 
 
@@ -65,7 +65,7 @@ def update_description(backends: Backends, owner_id: int, photo_id: int, text: s
         raise InvalidInput(exc.reason) from None
     with backends.engine.begin() as conn:
         if photo_data.get_photo(conn, photo_id, owner_id) is None:
-            raise NotFound(photo_id)
+            raise NotFound()
         photo_data.update_description(conn, photo_id, description)
     return get_photo(backends, owner_id, photo_id)
 
@@ -86,13 +86,13 @@ def remove_label(backends: Backends, owner_id: int, photo_id: int, name: str) ->
     with backends.engine.begin() as conn:
         _owned(conn, owner_id, photo_id)
         if not photo_data.remove_label(conn, photo_id, name):
-            raise NotFound(name)
+            raise NotFound(f"this photo has no label {name!r}")
     return get_photo(backends, owner_id, photo_id)
 
 
 def _owned(conn, owner_id: int, photo_id: int) -> None:
     if photo_data.get_photo(conn, photo_id, owner_id) is None:
-        raise NotFound(photo_id)
+        raise NotFound()
 
 
 def delete_photo(backends: Backends, owner_id: int, photo_id: int) -> None:
@@ -100,7 +100,7 @@ def delete_photo(backends: Backends, owner_id: int, photo_id: int) -> None:
     with backends.engine.begin() as conn:
         photo = photo_data.get_photo(conn, photo_id, owner_id)
         if photo is None:
-            raise NotFound(photo_id)
+            raise NotFound()
         photo_data.delete_photo(conn, photo_id)
     # Row first: a failed object delete leaves an orphan object (found by the consistency
     # check), never a row pointing at a missing object.

@@ -10,7 +10,6 @@ from flask_login import current_user
 from ..backends import get_backends
 from ..data.models import Photo
 from ..services import accounts, gallery
-from ..services.errors import InvalidInput, NotFound
 from .csrf import csrf
 from .openapi import OPENAPI
 from .upload import add_uploaded_files
@@ -74,25 +73,23 @@ def photo_json(photo: Photo) -> dict:
 
 @bp.get("/openapi.json")
 def openapi():
+    """This API, described as OpenAPI 3."""
     return jsonify(OPENAPI)
 
 
 @bp.post("/users")
 def create_user():
+    """Create a local account (when sign-up is open)."""
     body = request.get_json(silent=True) or {}
-    try:
-        user = accounts.create_local_user(
-            get_backends(), str(body.get("username", "")), str(body.get("password", ""))
-        )
-    except accounts.SignupClosed:
-        return error("sign-up is closed on this site", 403)
-    except InvalidInput as exc:
-        return error(str(exc), 409 if "taken" in str(exc) else 400)
+    user = accounts.create_local_user(
+        get_backends(), str(body.get("username", "")), str(body.get("password", ""))
+    )
     return jsonify(id=user.id, username=user.username), 201
 
 
 @bp.post("/tokens")
 def create_token():
+    """A personal API token for the local account in the HTTP Basic credentials."""
     auth = request.authorization
     user = (
         accounts.authenticate(get_backends(), auth.username or "", auth.password or "")
@@ -111,27 +108,23 @@ def create_token():
 @bp.get("/photos")
 @signed_in
 def list_photos():
-    try:
-        page = gallery.list_photos(
-            get_backends(),
-            current_user.id,
-            query=request.args.get("q", ""),
-            cursor=request.args.get("cursor") or None,
-            limit=request.args.get("limit", type=int),
-        )
-    except InvalidInput as exc:
-        return error(str(exc), 400)
+    """The signed-in person's photos, newest first, optionally matching ``q``."""
+    page = gallery.list_photos(
+        get_backends(),
+        current_user.id,
+        query=request.args.get("q", ""),
+        cursor=request.args.get("cursor") or None,
+        limit=request.args.get("limit", type=int),
+    )
     return jsonify(photos=[photo_json(p) for p in page.photos], next_cursor=page.next_cursor)
 
 
 @bp.post("/photos")
 @signed_in
 def upload_photos():
+    """Upload one or more photos (multipart parts named ``file``)."""
     added, problems = add_uploaded_files(current_user.id)
-    errors = [
-        {"error": p.reason, **({"existing_id": p.existing_id} if hasattr(p, "existing_id") else {})}
-        for p in problems
-    ]
+    errors = [{"error": p.reason, **p.details()} for p in problems]
     if not added:
         if not problems:
             return error("send one or more photos as multipart parts named 'file'", 400)
@@ -142,59 +135,45 @@ def upload_photos():
 @bp.get("/photos/<int:photo_id>")
 @signed_in
 def get_photo(photo_id: int):
-    try:
-        return jsonify(photo_json(gallery.get_photo(get_backends(), current_user.id, photo_id)))
-    except NotFound:
-        return error("no such photo", 404)
+    """One photo."""
+    return jsonify(photo_json(gallery.get_photo(get_backends(), current_user.id, photo_id)))
 
 
 @bp.patch("/photos/<int:photo_id>")
 @signed_in
 def patch_photo(photo_id: int):
+    """Change a photo's description."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("description"), str):
         return error('send JSON like {"description": "..."}', 400)
-    try:
-        photo = gallery.update_description(
-            get_backends(), current_user.id, photo_id, body["description"]
-        )
-    except NotFound:
-        return error("no such photo", 404)
-    except InvalidInput as exc:
-        return error(str(exc), 400)
+    photo = gallery.update_description(
+        get_backends(), current_user.id, photo_id, body["description"]
+    )
     return jsonify(photo_json(photo))
 
 
 @bp.delete("/photos/<int:photo_id>")
 @signed_in
 def delete_photo(photo_id: int):
-    try:
-        gallery.delete_photo(get_backends(), current_user.id, photo_id)
-    except NotFound:
-        return error("no such photo", 404)
+    """Delete a photo and every stored copy of it."""
+    gallery.delete_photo(get_backends(), current_user.id, photo_id)
     return "", 204
 
 
 @bp.post("/photos/<int:photo_id>/labels")
 @signed_in
 def add_label(photo_id: int):
+    """Add the owner's own label to a photo."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
         return error('send JSON like {"name": "Grandma"}', 400)
-    try:
-        photo = gallery.add_label(get_backends(), current_user.id, photo_id, body["name"])
-    except NotFound:
-        return error("no such photo", 404)
-    except InvalidInput as exc:
-        return error(str(exc), 400)
+    photo = gallery.add_label(get_backends(), current_user.id, photo_id, body["name"])
     return jsonify(photo_json(photo))
 
 
 @bp.delete("/photos/<int:photo_id>/labels/<path:name>")
 @signed_in
 def remove_label(photo_id: int, name: str):
-    try:
-        photo = gallery.remove_label(get_backends(), current_user.id, photo_id, name)
-    except NotFound:
-        return error("no such photo or label", 404)
+    """Remove a label from a photo; relabeling will not bring it back."""
+    photo = gallery.remove_label(get_backends(), current_user.id, photo_id, name)
     return jsonify(photo_json(photo))

@@ -7,16 +7,10 @@ from flask_login import current_user
 
 from ..backends import get_backends
 from ..services import direct_uploads
-from ..services.errors import DuplicateUpload, UploadRejected
 from .api import error, photo_json, protect_cookie_sessions, signed_in
 
 bp = Blueprint("direct_upload", __name__, url_prefix="/api/uploads")
 bp.before_request(protect_cookie_sessions)
-
-
-def rejected(exc: UploadRejected):
-    extra = {"existing_id": exc.existing_id} if isinstance(exc, DuplicateUpload) else {}
-    return error(exc.reason, exc.status, **extra)
 
 
 @bp.post("")
@@ -26,16 +20,13 @@ def start():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return error('send JSON like {"filename": "cat.jpg", "content_type": ..., "size": N}', 400)
-    try:
-        ticket = direct_uploads.start_upload(
-            get_backends(),
-            current_user.id,
-            str(body.get("filename") or ""),
-            str(body.get("content_type") or ""),
-            body.get("size"),
-        )
-    except UploadRejected as exc:
-        return rejected(exc)
+    ticket = direct_uploads.start_upload(
+        get_backends(),
+        current_user.id,
+        str(body.get("filename") or ""),
+        str(body.get("content_type") or ""),
+        body.get("size"),
+    )
     complete_url = url_for("direct_upload.complete", token=ticket.token)
     return jsonify(
         token=ticket.token,
@@ -53,12 +44,9 @@ def complete(token: str):
     """Check and record the photo sent to S3; answer 201 with the photo."""
     body = request.get_json(silent=True) or {}
     description = body.get("description") if isinstance(body, dict) else ""
-    try:
-        photo = direct_uploads.complete_upload(
-            get_backends(), current_user.id, token, str(description or "")
-        )
-    except UploadRejected as exc:
-        return rejected(exc)
+    photo = direct_uploads.complete_upload(
+        get_backends(), current_user.id, token, str(description or "")
+    )
     response = jsonify(photo_json(photo))
     response.headers["Location"] = url_for("api.get_photo", photo_id=photo.id)
     return response, 201

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..backends import get_backends
+from ..services.errors import ServiceError
 from ..storage.base import StorageError
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ MESSAGES = {
 }
 
 
-def answer(status: int, message: str, **details: str):
+def answer(status: int, message: str, **details: object):
     """An error as JSON for API callers (with ``details`` for scripts), as a page for people."""
     if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
         return jsonify(error=message, **details), status
@@ -48,6 +49,12 @@ def register(app) -> None:
         )
         # ``reason`` lets the upload page fetch a fresh token and retry, keeping the files.
         return answer(400, message, reason="csrf")
+
+    @app.errorhandler(ServiceError)
+    def refused(exc: ServiceError):
+        # Not found, invalid input, a taken username, a duplicate photo: each error class
+        # carries its status; the message is for the person.
+        return answer(exc.status, str(exc), **exc.details())
 
     @app.errorhandler(HTTPException)
     def http_error(exc):

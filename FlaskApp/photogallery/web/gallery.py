@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..backends import get_backends
 from ..services import gallery
-from ..services.errors import InvalidInput, NotFound
+from ..services.errors import InvalidInput
 
 bp = Blueprint("gallery", __name__)
 
@@ -15,6 +15,7 @@ bp = Blueprint("gallery", __name__)
 @bp.get("/")
 @login_required
 def index():
+    """The gallery grid, newest first, or the photos matching a search."""
     backends = get_backends()
     query = request.args.get("q", "").strip()
     try:
@@ -39,24 +40,21 @@ def index():
 @bp.get("/photos/<int:photo_id>")
 @login_required
 def photo(photo_id: int):
+    """One photo with its labels."""
     backends = get_backends()
-    try:
-        found = gallery.get_photo(backends, current_user.id, photo_id)
-    except NotFound:
-        abort(404)
+    found = gallery.get_photo(backends, current_user.id, photo_id)
     return render_template("photo.html", photo=found, urls=gallery.photo_urls(backends, found))
 
 
 @bp.post("/photos/<int:photo_id>/description")
 @login_required
 def describe(photo_id: int):
+    """Save a photo's description."""
     try:
         gallery.update_description(
             get_backends(), current_user.id, photo_id, request.form.get("description", "")
         )
         flash("Description saved.", "success")
-    except NotFound:
-        abort(404)
     except InvalidInput as exc:
         flash(f"Not saved: {exc}.", "error")
     return redirect(url_for("gallery.photo", photo_id=photo_id))
@@ -65,10 +63,8 @@ def describe(photo_id: int):
 @bp.post("/photos/<int:photo_id>/delete")
 @login_required
 def delete(photo_id: int):
-    try:
-        gallery.delete_photo(get_backends(), current_user.id, photo_id)
-    except NotFound:
-        abort(404)
+    """Delete a photo."""
+    gallery.delete_photo(get_backends(), current_user.id, photo_id)
     flash("Photo deleted.", "success")
     return redirect(url_for("gallery.index"))
 
@@ -76,10 +72,9 @@ def delete(photo_id: int):
 @bp.post("/photos/<int:photo_id>/labels")
 @login_required
 def add_label(photo_id: int):
+    """Add the owner's own label."""
     try:
         gallery.add_label(get_backends(), current_user.id, photo_id, request.form.get("name", ""))
-    except NotFound:
-        abort(404)
     except InvalidInput as exc:
         flash(f"Label not added: {exc}.", "error")
     return redirect(url_for("gallery.photo", photo_id=photo_id))
@@ -88,10 +83,8 @@ def add_label(photo_id: int):
 @bp.post("/photos/<int:photo_id>/labels/remove")
 @login_required
 def remove_label(photo_id: int):
+    """Remove a wrong label."""
     name = request.form.get("name", "")
-    try:
-        gallery.remove_label(get_backends(), current_user.id, photo_id, name)
-    except NotFound:
-        abort(404)
+    gallery.remove_label(get_backends(), current_user.id, photo_id, name)
     flash(f"Removed the label {name}.", "success")
     return redirect(url_for("gallery.photo", photo_id=photo_id))
