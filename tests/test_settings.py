@@ -108,7 +108,7 @@ def test_direct_upload_needs_s3(tmp_path):
         (
             "LABEL_QUEUE=sqs",
             {"label_queue": "sqs", "sqs_queue_url": "http://q"},
-            lambda settings: backends.build_queue(settings, None),
+            lambda settings: backends.build_queue(settings),
         ),
     ],
 )

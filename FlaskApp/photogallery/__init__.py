@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import backends, cli
+from . import cli, context
 from .settings import ConfigError, Settings, load_settings
 from .web import api, auth, cognito, direct_upload, errors, gallery, headers, health, media, upload
 from .web.csrf import csrf
@@ -24,7 +24,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     settings = load_settings(os.environ, test_config, app.instance_path)
     configure(app, settings)
     configure_logging(settings)
-    backends.init_app(app, settings)
+    context.init_app(app, settings)
     register_extensions(app)
     register_blueprints(app)
     errors.register(app)

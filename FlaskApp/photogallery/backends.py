@@ -1,4 +1,5 @@
-"""The one place that builds adapters from settings, once per process (in the app factory)."""
+"""The one place that builds the backends (storage, labeler, queue, database engine, Cognito
+client) from settings, once per process. Free of Flask: services import ``Backends`` from here."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app
 from sqlalchemy import Engine
 
 from .data.db import make_engine
@@ -82,7 +82,8 @@ def build_labeler(settings: Settings) -> Labeler | None:
     )
 
 
-def build_queue(settings: Settings, app: Flask) -> LabelQueue:
+def build_queue(settings: Settings) -> LabelQueue:
+    """SQS, or an in-process queue whose handler the app factory binds (see context.py)."""
     if settings.label_queue == "sqs":
         from .queue.sqs import SqsQueue
 
@@ -92,13 +93,8 @@ def build_queue(settings: Settings, app: Flask) -> LabelQueue:
             endpoint_url=settings.sqs_endpoint_url,
         )
     from .queue.inline import InlineQueue
-    from .services.labeling import label_photo_with_retries
 
-    def handle(photo_id: int) -> None:
-        with app.app_context():
-            label_photo_with_retries(get_backends(), photo_id)
-
-    return InlineQueue(handle)
+    return InlineQueue()
 
 
 def build_oidc(settings: Settings) -> CognitoClient | None:
@@ -116,18 +112,12 @@ def build_oidc(settings: Settings) -> CognitoClient | None:
     )
 
 
-def init_app(app: Flask, settings: Settings) -> Backends:
-    backends = Backends(
+def build_backends(settings: Settings) -> Backends:
+    return Backends(
         settings=settings,
         engine=make_engine(settings.database_url),
         store=build_store(settings),
         labeler=build_labeler(settings),
-        queue=build_queue(settings, app),
+        queue=build_queue(settings),
         oidc=build_oidc(settings),
     )
-    app.extensions["photogallery"] = backends
-    return backends
-
-
-def get_backends() -> Backends:
-    return current_app.extensions["photogallery"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..data import users as user_data
 from ..services import accounts
 from ..services.errors import InvalidInput

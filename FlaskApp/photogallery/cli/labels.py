@@ -8,7 +8,7 @@ import threading
 import click
 from flask.cli import AppGroup
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..data import photos as photo_data
 from ..services import label_worker
 from ..services.labeling import label_photo_with_retries

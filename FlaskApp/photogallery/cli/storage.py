@@ -10,7 +10,8 @@ from datetime import timedelta
 import click
 from flask.cli import AppGroup
 
-from ..backends import build_store, get_backends
+from ..backends import build_store
+from ..context import get_backends
 from ..data import photo_files
 from ..services import consistency
 from ..services.library_migration import Migration, MigrationReport

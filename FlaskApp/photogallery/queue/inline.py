@@ -14,14 +14,20 @@ log = logging.getLogger(__name__)
 class InlineQueue:
     """One worker thread, created lazily (so after uWSGI forks), so uploads never wait."""
 
-    def __init__(self, handler: LabelHandler, *, workers: int = 1) -> None:
+    def __init__(self, handler: LabelHandler | None = None, *, workers: int = 1) -> None:
         self._handler = handler
         self._workers = workers
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._pending: set[Future] = set()
 
+    def bind(self, handler: LabelHandler) -> None:
+        """Set the job handler (wired once the Backends that the handler needs exist)."""
+        self._handler = handler
+
     def enqueue(self, photo_id: int) -> None:
+        if self._handler is None:
+            raise RuntimeError("InlineQueue has no handler: call bind() first")
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="labeler")

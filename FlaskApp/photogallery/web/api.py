@@ -7,7 +7,7 @@ from functools import wraps
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..data.models import Photo
 from ..services import accounts, gallery
 from .csrf import csrf

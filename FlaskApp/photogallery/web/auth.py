@@ -21,7 +21,7 @@ from flask_login import (
     logout_user,
 )
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..data.models import User
 from ..services import accounts, cognito_sign_in
 from ..services.errors import InvalidInput

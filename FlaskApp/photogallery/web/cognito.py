@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import logout_user
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..services import cognito_sign_in
 from ..services.cognito import CognitoUnavailable
 from ..services.cognito_sign_in import SignInFailed

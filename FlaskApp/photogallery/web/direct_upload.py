@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..services import direct_uploads
 from .api import error, photo_json, protect_cookie_sessions, signed_in
 

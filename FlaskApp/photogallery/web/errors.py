@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..services.errors import ServiceError
 from ..storage.base import StorageError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..services import gallery
 from ..services.errors import InvalidInput
 

@@ -7,7 +7,7 @@ import os
 
 from flask import Blueprint, jsonify
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..data.db import DatabaseError
 from ..data.db import check as check_database
 from ..storage.base import StorageError

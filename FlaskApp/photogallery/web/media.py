@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, request, send_file
 
-from ..backends import get_backends
+from ..context import get_backends
 from ..images import KINDS
 from ..storage.base import ObjectNotFound
 from ..storage.local import LocalStore
