@@ -478,3 +478,15 @@ def test_a_store_without_a_region_fails_at_construction_not_mid_request() -> Non
 def test_unknown_sse_mode_is_rejected() -> None:
     with pytest.raises(ValueError, match="sse"):
         S3Store("photos", region="us-east-1", sse="aes")
+
+
+def test_origin_is_where_browsers_send_uploads(store: S3Store, s3_server: S3Server) -> None:
+    # Path-style on an S3-compatible server: the endpoint itself.
+    assert store.origin == s3_server.endpoint_url
+    presigned = store.presigned_post("incoming/x.jpg", content_type="image/jpeg", max_bytes=10)
+    assert presigned["url"].startswith(store.origin + "/")
+
+
+def test_origin_on_aws_is_the_bucket_host(aws_env: None) -> None:
+    store = S3Store("my-photos", region="eu-central-1")  # signing is local: no request is sent
+    assert store.origin == "https://my-photos.s3.amazonaws.com"

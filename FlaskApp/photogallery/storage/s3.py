@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
@@ -112,6 +112,7 @@ class S3Store:
         )
         self._client = ProcessClient("s3", config=config, endpoint_url=endpoint_url, client=client)
         self._signer: tuple[Any, QueryPresigner] | None = None
+        self._origin: str | None = None
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
@@ -236,6 +237,16 @@ class S3Store:
                 Conditions=conditions,
                 ExpiresIn=expires,
             )
+
+    @property
+    def origin(self) -> str:
+        """Where browsers send this bucket's uploads (``scheme://host``), for the pages' CSP.
+        botocore decides the address (virtual-hosted or path style); signing is local."""
+        if self._origin is None:
+            form = self._s3().generate_presigned_post(self.bucket, self._full("origin"))
+            parts = urlsplit(form["url"])
+            self._origin = f"{parts.scheme}://{parts.netloc}"
+        return self._origin
 
     # -- helpers ------------------------------------------------------------
 
