@@ -241,8 +241,7 @@ def test_wrong_token_use_is_refused(browser, oidc_provider, monkeypatch):
 def test_access_token_in_place_of_the_id_token_is_refused(browser, monkeypatch):
     substitute_tokens(monkeypatch, browser, lambda t: t | {"id_token": t["access_token"]})
 
-    # Refused before token_use is even read: an access token has no at_hash.
-    assert_refused(browser, browser.sign_in(), 'missing required key "at_hash"', 401)
+    assert_refused(browser, browser.sign_in(), "token_use='access' token, not 'id'", 401)
 
 
 def test_wrong_nonce_is_refused(browser, oidc_provider, monkeypatch):
@@ -283,6 +282,21 @@ def test_id_token_of_another_client_is_refused(browser, oidc_provider, monkeypat
     substitute_tokens(monkeypatch, browser, lambda tokens: tokens | other)
 
     assert_refused(browser, browser.sign_in(), "issued for another app client (aud)", 401)
+
+
+def test_an_id_token_without_at_hash_signs_in_as_openid_connect_allows(
+    browser, oidc_provider, monkeypatch
+):
+    def drop_at_hash(tokens):
+        claims = jwt.get_unverified_claims(tokens["id_token"])
+        claims.pop("at_hash")
+        return tokens | {"id_token": oidc_provider.mint(claims)}
+
+    substitute_tokens(monkeypatch, browser, drop_at_hash)
+
+    response = browser.sign_in()
+    assert response.status_code == 302, response.data[:500]
+    assert browser.is_signed_in()
 
 
 def test_access_token_swapped_under_the_id_token_is_refused(browser, oidc_provider, monkeypatch):
