@@ -9,7 +9,10 @@ FLASK := $(BIN)/flask --app FlaskApp/application.py
 
 run: $(VENV)/.run-installed  ## set up what is missing, migrate, serve on 127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
-	exec $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	@echo "Serving http://127.0.0.1:$(PORT) (it is up when /health answers; Ctrl-C stops it)"
+	@# Ctrl-C or SIGTERM is the normal way to stop: the server ends with 0, not make's error.
+	@$(BIN)/python -c 'import signal, sys; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); \
+	from flask.cli import main; main()' --app FlaskApp/application.py run --host 127.0.0.1 --port $(PORT)
 
 uwsgi: $(VENV)/.run-installed  ## the same, served by uWSGI with Deploy/uwsgi.ini (as on EC2)
 	$(FLASK) db upgrade

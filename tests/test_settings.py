@@ -1,6 +1,7 @@
 """Settings: every source, every character, and one clear message naming each bad setting."""
 
 import dataclasses
+import logging
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -117,3 +118,11 @@ def test_aws_adapters_without_a_region_stop_start_up_not_a_request(tmp_path, kin
 
     with pytest.raises(ConfigError, match=f"AWS_REGION: required by {kind}"):
         build(settings)
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_log_lines_to_a_file_carry_no_colour_codes(make_app, caplog):
+    make_app()  # stderr is not a terminal under pytest
+    with caplog.at_level(logging.INFO, logger="werkzeug"):
+        logging.getLogger("werkzeug").info("\x1b[33mPress CTRL+C\x1b[0m %s", "\x1b[1m200\x1b[0m")
+    assert caplog.records[-1].getMessage() == "Press CTRL+C 200"

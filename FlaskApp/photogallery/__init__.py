@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import sys
 from collections.abc import Mapping
 from datetime import timedelta
 
@@ -68,6 +70,19 @@ def configure_logging(settings: Settings) -> None:
     if not root.handlers:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("photogallery").setLevel(settings.log_level)
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not sys.stderr.isatty() and not any(isinstance(f, PlainText) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(PlainText())
+
+
+class PlainText(logging.Filter):
+    """werkzeug colours its lines with ANSI codes: keep colour for terminals, not log files."""
+
+    ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = self.ANSI.sub("", record.getMessage()), None
+        return True
 
 
 def register_extensions(app: Flask) -> None:
