@@ -2,6 +2,9 @@
 
 import re
 
+import pytest
+
+from photogallery.data import photos as photo_data
 from tests.conftest import Auth, photo_bytes, stored_keys
 
 
@@ -37,17 +40,47 @@ def test_photo_page_shows_preview_size_and_honest_label_status(upload, user_clie
     assert b"Chelsea" in page.data and b"/preview.jpg?" in page.data
 
 
-def test_another_person_gets_404_for_my_photo(upload, user_client, app):
-    upload((photo_bytes(), "mine.jpg"))
+def owners_photo(backends, photo_id: int):
+    """The photo as its owner sees it, read back through the data layer."""
+    with backends.engine.connect() as conn:
+        return photo_data.get_photo(conn, photo_id)
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_another_person_gets_404_for_my_photo_and_changes_nothing(upload, user_client, app):
+    upload((photo_bytes(), "mine.jpg"), description="my words")
     photo_id = photo_ids(user_client.get("/").data)[0]
+    user_client.post(f"/photos/{photo_id}/labels", data={"name": "Grandma"})
+    backends = app.extensions["photogallery"]
+    before = owners_photo(backends, photo_id)
     other = app.test_client()
     Auth(other).signup("mallory")
+    writes = [
+        (f"/photos/{photo_id}/description", {"description": "defaced"}),
+        (f"/photos/{photo_id}/labels", {"name": "Defaced"}),
+        (f"/photos/{photo_id}/labels/remove", {"name": "Grandma"}),
+        (f"/photos/{photo_id}/delete", {}),
+    ]
     assert other.get(f"/photos/{photo_id}").status_code == 404
-    assert other.post(f"/photos/{photo_id}/delete").status_code == 404
-    assert (
-        other.post(f"/photos/{photo_id}/description", data={"description": "x"}).status_code == 404
-    )
+    for url, data in writes:
+        assert other.post(url, data=data).status_code == 404, url
     assert photo_ids(other.get("/").data) == []
+    after = owners_photo(backends, photo_id)
+    assert after == before
+    assert after.description == "my words" and [lb.name for lb in after.labels] == ["Grandma"]
+    assert len(stored_keys(backends.store)) == 3
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_searching_never_finds_another_persons_photos(upload, user_client, app):
+    upload((photo_bytes(), "mine.jpg"), description="secret beach")
+    photo_id = photo_ids(user_client.get("/").data)[0]
+    user_client.post(f"/photos/{photo_id}/labels", data={"name": "Grandma"})
+    assert photo_ids(user_client.get("/?q=beach").data) == [photo_id]
+    other = app.test_client()
+    Auth(other).signup("mallory")
+    for query in ("beach", "secret beach", "grandma"):
+        assert photo_ids(other.get(f"/?q={query}").data) == [], query
 
 
 def test_search_by_description_words(upload, user_client):
