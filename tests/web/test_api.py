@@ -64,6 +64,17 @@ def test_listing_pages_with_cursor_and_limit(api):
     assert len(first["photos"]) == 2 and first["next_cursor"]
     rest = api.get(f"/api/photos?limit=2&cursor={first['next_cursor']}").get_json()
     assert len(rest["photos"]) == 1 and rest["next_cursor"] is None
+    ids = [p["id"] for p in first["photos"] + rest["photos"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 3
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_exactly_limit_photos_give_no_next_cursor(api):
+    for n in range(2):
+        api.post_photos((photo_bytes(seed=n + 1), f"{n}.jpg"))
+    page = api.get("/api/photos?limit=2").get_json()
+    assert len(page["photos"]) == 2 and page["next_cursor"] is None
+    assert api.get("/api/photos?limit=2&q=cat").get_json()["next_cursor"] is None
 
 
 def test_search_with_q(api):
