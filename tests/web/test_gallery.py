@@ -119,6 +119,17 @@ def test_editing_the_description_makes_it_searchable(upload, user_client):
     assert photo_ids(user_client.get("/?q=garden").data) == [photo_id]
 
 
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_adding_and_removing_a_label_updates_search_at_once(upload, user_client):
+    upload((photo_bytes(), "a.jpg"))
+    photo_id = photo_ids(user_client.get("/").data)[0]
+    assert photo_ids(user_client.get("/?q=grandma").data) == []
+    user_client.post(f"/photos/{photo_id}/labels", data={"name": "Grandma"})
+    assert photo_ids(user_client.get("/?q=grandma").data) == [photo_id]
+    user_client.post(f"/photos/{photo_id}/labels/remove", data={"name": "Grandma"})
+    assert photo_ids(user_client.get("/?q=grandma").data) == []
+
+
 def test_delete_removes_the_photo_and_every_stored_object(upload, user_client, backends):
     upload((photo_bytes(), "a.jpg"))
     photo_id = photo_ids(user_client.get("/").data)[0]
