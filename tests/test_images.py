@@ -66,6 +66,13 @@ def test_non_images_are_rejected_with_the_accepted_types_named(data):
         process(data)
 
 
+def test_an_image_whose_format_differs_from_its_sniffed_signature_is_rejected():
+    ppm_posing_as_heic = b"P6\n#ftypheic\n4 4\n255\n" + bytes(48)  # Pillow opens it as PPM
+    assert images.sniff(ppm_posing_as_heic[:32]) == "image/heic"
+    with pytest.raises(images.ImageRejected, match="does not match its own file signature"):
+        process(ppm_posing_as_heic)
+
+
 def test_a_truncated_jpeg_is_rejected_as_damaged():
     data = photo_bytes(size=(1200, 900))
     with pytest.raises(images.ImageRejected, match="damaged"):

@@ -67,6 +67,19 @@ def test_shared_database_requires_flask_secret(tmp_path):
         load(env, tmp_path=tmp_path)
 
 
+def test_a_short_flask_secret_is_refused_by_name(tmp_path):
+    with pytest.raises(ConfigError, match="FLASK_SECRET: too short"):
+        load({"FLASK_SECRET": "s" * 15}, tmp_path=tmp_path)
+    assert load({"FLASK_SECRET": "s" * 16}, tmp_path=tmp_path).secret_key == "s" * 16
+
+
+def test_rekognition_labels_require_aws_region(tmp_path):
+    with pytest.raises(ConfigError, match="AWS_REGION: required by LABELER=rekognition"):
+        load({"LABELER": "rekognition"}, tmp_path=tmp_path)
+    env = {"LABELER": "rekognition", "AWS_REGION": "us-west-2"}
+    assert load(env, tmp_path=tmp_path).aws_region == "us-west-2"
+
+
 def test_aws_default_region_is_accepted(tmp_path):
     env = {"STORAGE": "s3", "PHOTOS_BUCKET": "b", "AWS_DEFAULT_REGION": "eu-west-1"}
     assert load(env, tmp_path=tmp_path).aws_region == "eu-west-1"

@@ -39,19 +39,39 @@ def add_photo(conn, owner, n, created_at=None, description=""):
     )
 
 
+TIED = (2, 3, 4, 5)  # these photos share one created_at, between photos 7 and 8
+
+
+def add_photos_with_a_tie(conn, owner, description=""):
+    """Ten photos; returns their ids by n. Newest first: 9, 8, 5, 4, 3, 2, 7, 6, 1, 0."""
+    same_time = datetime(2026, 1, 1, 0, 0, 7, 500000)
+    ids = {}
+    for n in (9, 8, 7, 6, 2, 3, 4, 5, 1, 0):  # ids do not follow time, except within the tie
+        ids[n] = add_photo(conn, owner, n, same_time if n in TIED else None, description).id
+    return [ids[n] for n in range(10)]
+
+
+def all_pages(conn, owner_id, limit, query_terms=()):
+    """Every page in order, following cursors; a cursor that never ends fails, not hangs."""
+    pages, before = [], None
+    for _ in range(20):
+        page = photo_data.list_photos(
+            conn, owner_id, before=before, limit=limit, query_terms=query_terms
+        )
+        if not page:
+            return pages
+        pages.append([p.id for p in page])
+        before = (page[-1].created_at, page[-1].id)
+    raise AssertionError(f"still paging after 20 pages: {pages}")
+
+
 def test_pages_are_newest_first_and_keyset_cursors_never_skip_or_repeat(conn):
     alice = add_user(conn)
-    same_time = datetime(2026, 5, 5, 12, 0, 0, 123456)
-    ids = [add_photo(conn, alice, n, same_time if n in (3, 4, 5) else None).id for n in range(10)]
-    seen, before = [], None
-    while True:
-        page = photo_data.list_photos(conn, alice.id, before=before, limit=3)
-        if not page:
-            break
-        seen += [p.id for p in page]
-        before = (page[-1].created_at, page[-1].id)
-    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
-    assert seen[:3] == [5, 4, 3] or seen[:3] == sorted(ids[3:6], reverse=True)
+    ids = add_photos_with_a_tie(conn, alice)
+    expected = [[9, 8, 5], [4, 3, 2], [7, 6, 1], [0]]  # the tie crosses the first boundary
+    assert all_pages(conn, alice.id, limit=3) == [[ids[n] for n in page] for page in expected]
+    expected = [[9, 8, 5, 4], [3, 2, 7, 6], [1, 0]]  # ... and here the second one
+    assert all_pages(conn, alice.id, limit=4) == [[ids[n] for n in page] for page in expected]
 
 
 def test_microseconds_survive_the_round_trip(conn):
@@ -94,18 +114,12 @@ def test_search_finds_labels_parents_and_description_words(conn):
 
 def test_search_pages_with_the_same_cursor_as_the_gallery(conn):
     alice = add_user(conn)
-    for n in range(7):
-        add_photo(conn, alice, n, description="beach day")
-    first = photo_data.list_photos(conn, alice.id, limit=4, query_terms=["beach"])
-    rest = photo_data.list_photos(
-        conn,
-        alice.id,
-        limit=4,
-        query_terms=["beach"],
-        before=(first[-1].created_at, first[-1].id),
-    )
-    assert len(first) == 4 and len(rest) == 3
-    assert not {p.id for p in first} & {p.id for p in rest}
+    ids = add_photos_with_a_tie(conn, alice, description="beach day")
+    add_photo(conn, alice, 10, description="mountains")
+    expected = [[9, 8, 5, 4], [3, 2, 7, 6], [1, 0]]
+    pages = all_pages(conn, alice.id, limit=4, query_terms=["beach"])
+    assert pages == [[ids[n] for n in page] for page in expected]
+    assert all_pages(conn, alice.id, limit=4, query_terms=["beach", "day"]) == pages
 
 
 def test_labels_are_stored_with_confidence_and_parents_and_status_done(conn):

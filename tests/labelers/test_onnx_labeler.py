@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -111,9 +113,8 @@ def test_missing_model_file_raises_a_labeler_error_naming_the_file(tmp_path, che
 
 def test_model_version_names_the_model_and_its_file_hash(labeler, chelsea):
     version = labeler.detect_labels(chelsea).model_version
-    name, digest = version.split("@")
-    assert name == "efficientnet-lite0-imagenet"
-    assert len(digest) == 12 and int(digest, 16) >= 0
+    file_hash = hashlib.sha256(labeler.model_path.read_bytes()).hexdigest()
+    assert version == f"efficientnet-lite0-imagenet@{file_hash[:12]}"
 
 
 def test_grayscale_jpeg_is_labelled(labeler):
@@ -141,17 +142,34 @@ def test_exif_orientation_is_applied_before_labeling():
 
 def test_concurrent_calls_from_threads_share_one_session_and_agree(chelsea):
     labeler = OnnxLabeler()
-    results: list = []
-    threads = [
-        threading.Thread(target=lambda: results.append(labeler.detect_labels(chelsea)))
-        for _ in range(4)
-    ]
+    real_build, real_load = labeler._build, labeler._load
+    builds, sessions, results = [], [], []
+
+    def slow_build():
+        builds.append(threading.current_thread().name)
+        time.sleep(0.3)  # every thread arrives while the first is still building
+        return real_build()
+
+    def recording_load():
+        loaded = real_load()
+        sessions.append(loaded.session)
+        return loaded
+
+    labeler._build, labeler._load = slow_build, recording_load
+    start = threading.Barrier(4)
+
+    def label():
+        start.wait()
+        results.append(labeler.detect_labels(chelsea))
+
+    threads = [threading.Thread(target=label) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert len(builds) == 1 and len(sessions) == 4
+    assert all(session is sessions[0] for session in sessions)
     assert len(results) == 4 and all(r == results[0] for r in results)
-    assert labeler._loaded is not None
 
 
 def test_label_map_covers_all_1000_classes_with_resolvable_parents():

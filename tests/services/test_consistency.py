@@ -90,3 +90,57 @@ def test_a_fix_that_would_remove_most_of_the_bucket_is_refused(runner, backends,
     assert len(stored_keys(backends.store)) == 18
     forced = check(runner, "--fix", "--force")
     assert forced.exit_code == 0 and len(stored_keys(backends.store)) == 6
+
+
+def add_rows_without_objects(backends, owner_id: int, count: int) -> None:
+    """Photo rows whose objects were never stored: each counts as a lost original."""
+    with backends.engine.begin() as conn:
+        for n in range(count):
+            photo_data.add_photo(
+                conn,
+                owner_id=owner_id,
+                original_key=f"u{owner_id}/gone{n}/original.jpg",
+                thumbnail_key=f"u{owner_id}/gone{n}/thumbnail.jpg",
+                preview_key=f"u{owner_id}/gone{n}/preview.jpg",
+                original_filename=f"{n}.jpg",
+                content_type="image/jpeg",
+                byte_size=1,
+                width=1,
+                height=1,
+                sha256=f"{n:064d}",
+            )
+
+
+def photo_count(backends) -> int:
+    with backends.engine.connect() as conn:
+        return len(photo_data.list_photo_ids(conn))
+
+
+@pytest.mark.parametrize(("lost", "refused"), [(10, False), (11, True)])
+def test_a_fix_that_would_delete_over_ten_and_over_half_of_the_rows_is_refused(
+    runner, backends, two_photos, lost, refused
+):
+    with backends.engine.connect() as conn:
+        owner_id = photo_data.get_photo(conn, two_photos[0]["id"]).owner_id
+    add_rows_without_objects(backends, owner_id, lost)  # 2 good photos + `lost` lost ones
+
+    result = check(runner, "--fix")
+
+    if refused:
+        assert result.exit_code == 1 and f"{lost} of {lost + 2} photos have lost" in result.output
+        assert photo_count(backends) == lost + 2
+    else:
+        assert result.exit_code == 0, result.output
+        assert photo_count(backends) == 2
+
+
+def test_an_emptied_photo_folder_does_not_let_a_fix_delete_every_row(runner, backends, two_photos):
+    for key in stored_keys(backends.store):
+        backends.store.delete(key)
+
+    refused = check(runner, "--fix")
+
+    assert refused.exit_code == 1 and "2 of 2 photos have lost their original" in refused.output
+    assert photo_count(backends) == 2
+    forced = check(runner, "--fix", "--force")
+    assert forced.exit_code == 0 and photo_count(backends) == 0

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from photogallery.labelers.base import LabelerError
 from photogallery.queue.sqs import SqsQueue
 from photogallery.services import label_worker
 from tests.fixtures.servers import use_test_credentials
@@ -91,6 +92,29 @@ def test_a_failing_job_is_delayed_with_backoff_not_redelivered_at_once(sqs_app, 
     assert receive_all(backends.queue, wait=0) == []
     (later,) = receive_all(backends.queue, wait=4)
     assert later.receive_count == 2
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_photo_that_can_never_be_labelled_finishes_failed_and_its_message_goes(
+    sqs_app, monkeypatch
+):
+    client = api_client(sqs_app)
+    response = client.post(
+        "/api/photos", data={"file": (io.BytesIO(sample_jpeg("chelsea")), "c.jpg")}
+    )
+    photo_id = response.get_json()["photos"][0]["id"]
+    backends = sqs_app.extensions["photogallery"]
+
+    def refuse(image, *, key=None):
+        raise LabelerError("the image format is not supported", retryable=False)
+
+    monkeypatch.setattr(backends.labeler, "detect_labels", refuse)
+    (message,) = receive_all(backends.queue)
+    assert label_worker.process(backends, backends.queue, [message]) == 1
+    photo = client.get(f"/api/photos/{photo_id}").get_json()
+    assert photo["label_status"] == "failed"
+    time.sleep(1.5)  # past the queue's 1 s visibility timeout: a kept message would be back
+    assert receive_all(backends.queue, wait=1) == []
 
 
 def test_sweep_queues_photos_still_pending_long_after_upload(sqs_app):

@@ -1,5 +1,6 @@
 """Labeling: real labels on real photos, never blocking an upload, retried, corrected by people."""
 
+import html
 import io
 import threading
 import time
@@ -185,7 +186,22 @@ def test_label_corrections_on_the_photo_page(onnx_app):
     page.post(f"/photos/{photo_id}/labels/remove", data={"name": "Cat"})
     html = page.get(f"/photos/{photo_id}").data
     assert b"Sofa time" in html and b"(yours)" in html and b">Cat<" not in html
-    assert page.post(f"/photos/{photo_id}/labels", data={"name": ""}).status_code == 302
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_an_empty_label_is_not_stored_and_the_page_says_why(onnx_app):
+    page = onnx_app.test_client()
+    Auth(page).signup()
+    page.post("/upload", data={"file": (io.BytesIO(sample_jpeg("chelsea")), "c.jpg")})
+    drain(onnx_app)
+    photo_id = page.get("/api/photos").get_json()["photos"][0]["id"]
+    before = labels_of(page, photo_id)
+    for name in ("", "   "):
+        response = page.post(f"/photos/{photo_id}/labels", data={"name": name})
+        assert response.status_code == 302
+        shown = html.unescape(page.get(response.headers["Location"]).get_data(as_text=True))
+        assert "Label not added: a label is 1 to 100 characters." in shown
+    assert labels_of(page, photo_id) == before
 
 
 def test_pending_photos_left_by_a_crash_are_picked_up_by_relabel(make_app):

@@ -103,6 +103,16 @@ def test_access_token_without_client_id_is_refused(oidc_provider, verifier_for):
         )
 
 
+@pytest.mark.parametrize("use", ["id", "refresh", None])
+def test_an_access_token_with_another_token_use_is_refused(oidc_provider, verifier_for, use):
+    claims = oidc_provider.access_token_claims(token_use=use)  # otherwise a good access token
+
+    with pytest.raises(TokenInvalid, match=f"token_use={use!r} token, not 'access'"):
+        verifier_for(KeySet(oidc_provider.public_jwk)).verify_access_token(
+            oidc_provider.mint(claims)
+        )
+
+
 def test_a_rotated_in_key_is_found_by_refetching_the_jwks(oidc_provider, verifier_for):
     clock = FakeClock()
     keyset = KeySet(oidc_provider.public_jwk)

@@ -64,6 +64,17 @@ def test_listing_pages_with_cursor_and_limit(api):
     assert len(first["photos"]) == 2 and first["next_cursor"]
     rest = api.get(f"/api/photos?limit=2&cursor={first['next_cursor']}").get_json()
     assert len(rest["photos"]) == 1 and rest["next_cursor"] is None
+    ids = [p["id"] for p in first["photos"] + rest["photos"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 3
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_exactly_limit_photos_give_no_next_cursor(api):
+    for n in range(2):
+        api.post_photos((photo_bytes(seed=n + 1), f"{n}.jpg"))
+    page = api.get("/api/photos?limit=2").get_json()
+    assert len(page["photos"]) == 2 and page["next_cursor"] is None
+    assert api.get("/api/photos?limit=2&q=cat").get_json()["next_cursor"] is None
 
 
 def test_search_with_q(api):
@@ -125,13 +136,41 @@ def test_user_creation_errors(client, make_app):
     )
 
 
-def test_photos_of_another_user_are_404(api, client):
-    photo_id = api.post_photos((photo_bytes(), "a.jpg")).get_json()["photos"][0]["id"]
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_photos_of_another_user_are_404_and_stay_unchanged(api, client):
+    sent = api.post_photos((photo_bytes(), "a.jpg"), description="mine")
+    photo_id = sent.get_json()["photos"][0]["id"]
+    labelled = client.post(
+        f"/api/photos/{photo_id}/labels", json={"name": "Grandma"}, headers=api.headers
+    )
+    assert labelled.status_code == 200
+    before = api.get(f"/api/photos/{photo_id}").get_json()
     client.post("/api/users", json={"username": "eve", "password": PASSWORD})
     eve = client.post("/api/tokens", auth=("eve", PASSWORD)).get_json()["token"]
     headers = {"Authorization": f"Bearer {eve}"}
-    assert client.get(f"/api/photos/{photo_id}", headers=headers).status_code == 404
-    assert client.delete(f"/api/photos/{photo_id}", headers=headers).status_code == 404
+    url = f"/api/photos/{photo_id}"
+    assert client.get(url, headers=headers).status_code == 404
+    assert client.patch(url, json={"description": "x"}, headers=headers).status_code == 404
+    assert client.post(f"{url}/labels", json={"name": "X"}, headers=headers).status_code == 404
+    assert client.delete(f"{url}/labels/Grandma", headers=headers).status_code == 404
+    assert client.delete(url, headers=headers).status_code == 404
+    assert client.get("/api/photos?q=mine", headers=headers).get_json()["photos"] == []
+    after = api.get(url).get_json()
+    assert after["description"] == "mine" and [lb["name"] for lb in after["labels"]] == ["Grandma"]
+    assert {k: v for k, v in after.items() if k != "urls"} == {
+        k: v for k, v in before.items() if k != "urls"
+    }
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_revoking_another_persons_token_id_leaves_it_working(api, client, token):
+    eve = client.application.test_client()
+    eve.post("/api/users", json={"username": "eve", "password": PASSWORD})
+    eve.post("/login", data={"username": "eve", "password": PASSWORD})
+    assert b"pg_" in eve.post("/settings", data={"name": "eve's"}).data
+    for token_id in range(1, 5):  # every id eve can guess, the api user's first among them
+        eve.post("/settings", data={"action": "revoke", "id": str(token_id)})
+    assert api.get("/api/photos").status_code == 200
 
 
 def test_bad_limit_and_patch_body_are_400(api):

@@ -263,6 +263,27 @@ def test_failed_refresh_signs_out_and_brings_the_person_back_after_sign_in(brows
     assert browser.sign_in(next_url="/settings").headers["Location"] == "/settings"
 
 
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_refresh_naming_another_person_ends_the_session(browser, oidc_provider, monkeypatch):
+    browser.sign_in()
+    app = browser.client.application
+    oidc = app.extensions["photogallery"].oidc
+    real_refresh = oidc.refresh
+
+    def refresh_for_someone_else(token):
+        tokens = real_refresh(token)  # a genuine refresh, then another person's access token
+        claims = oidc_provider.access_token_claims(sub="someone-else")
+        return tokens | {"access_token": oidc_provider.mint(claims)}
+
+    monkeypatch.setattr(oidc, "refresh", refresh_for_someone_else)
+    expire_access_tokens(app)
+
+    resp = browser.client.get("/settings")
+
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login?next=/settings"
+    assert session_rows(app) == [] and not browser.is_signed_in()
+
+
 def test_upload_form_sent_after_the_session_died_is_not_silently_dropped(browser, oidc_provider):
     signed_in_but_revoked(browser, oidc_provider)
 

@@ -5,6 +5,7 @@ is needed, the provider's genuine answer is altered on its way into the app."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import time
@@ -121,6 +122,19 @@ def test_provider_error_is_shown_clearly(browser):
     )
 
     assert_refused(browser, resp, "Sign-in was cancelled or refused at the identity provider")
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_provider_error_uses_up_the_state(browser):
+    callback = browser.authorize(browser.start())  # a genuine code for this state
+    old_cookie = browser.client.get_cookie("session").value
+    state = query_of(callback)["state"]
+    error = browser.client.get(f"/callback?state={state}&error=access_denied")
+    assert_refused(browser, error, "Sign-in was cancelled")
+    # The same state with its code, even with the cookie from before the error: refused.
+    browser.client.set_cookie("session", old_cookie)
+
+    assert_refused(browser, browser.client.get(callback), "already used or has expired")
 
 
 def test_other_provider_errors_name_the_error(browser):
@@ -304,6 +318,19 @@ def test_access_token_swapped_under_the_id_token_is_refused(browser, oidc_provid
     substitute_tokens(monkeypatch, browser, lambda t: t | {"access_token": other_access})
 
     assert_refused(browser, browser.sign_in(), "at_hash", 401)
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_id_and_access_tokens_naming_two_users_are_refused(browser, oidc_provider, monkeypatch):
+    def another_users_access_token(tokens):
+        access = oidc_provider.mint(oidc_provider.access_token_claims(sub="someone-else"))
+        at_hash = b64url(hashlib.sha256(access.encode()).digest()[:16])
+        claims = jwt.get_unverified_claims(tokens["id_token"]) | {"at_hash": at_hash}
+        return tokens | {"access_token": access, "id_token": oidc_provider.mint(claims)}
+
+    substitute_tokens(monkeypatch, browser, another_users_access_token)
+
+    assert_refused(browser, browser.sign_in(), "the tokens name two users", 401)
 
 
 def test_missing_id_token_is_refused(browser, monkeypatch):

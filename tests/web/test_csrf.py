@@ -1,9 +1,11 @@
 """CSRF: forms and cookie-authenticated API calls need the token; bearer calls do not."""
 
+import io
 import re
 
 import pytest
 
+from photogallery.data import photos as photo_data
 from tests.conftest import photo_bytes
 
 
@@ -41,8 +43,6 @@ def test_cookie_api_calls_need_the_csrf_header_but_bearer_calls_do_not(csrf_clie
     )
     page = csrf_client.get("/upload").data
     token = token_from(page)
-    import io
-
     files = {"file": (io.BytesIO(photo_bytes()), "a.jpg")}
     assert csrf_client.post("/api/photos", data=files).status_code == 400
     files = {"file": (io.BytesIO(photo_bytes()), "a.jpg")}
@@ -72,3 +72,29 @@ def test_a_stale_token_on_the_api_says_so_for_scripts_to_refresh_it(csrf_client)
     )
     assert response.status_code == 400
     assert response.get_json()["reason"] == "csrf" and "reload" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_photo_forms_without_the_token_are_refused_and_change_nothing(csrf_client, backends):
+    token = token_from(csrf_client.get("/signup").data)
+    password = {"password": "x" * 10, "password2": "x" * 10}
+    csrf_client.post("/signup", data={"username": "alice", **password, "csrf_token": token})
+    token = token_from(csrf_client.get("/upload").data)
+    data = {"file": (io.BytesIO(photo_bytes()), "a.jpg"), "description": "mine"}
+    assert csrf_client.post("/upload", data={**data, "csrf_token": token}).status_code == 302
+    with backends.engine.connect() as conn:
+        [photo_id] = photo_data.list_photo_ids(conn)
+    label = {"name": "Grandma", "csrf_token": token}
+    assert csrf_client.post(f"/photos/{photo_id}/labels", data=label).status_code == 302
+    forms = [
+        (f"/photos/{photo_id}/description", {"description": "forged"}),
+        (f"/photos/{photo_id}/labels", {"name": "Forged"}),
+        (f"/photos/{photo_id}/labels/remove", {"name": "Grandma"}),
+        (f"/photos/{photo_id}/delete", {}),
+    ]
+    for url, form in forms:
+        response = csrf_client.post(url, data=form)
+        assert response.status_code == 400 and b"reload the page" in response.data, url
+    with backends.engine.connect() as conn:
+        photo = photo_data.get_photo(conn, photo_id)
+    assert photo.description == "mine" and [lb.name for lb in photo.labels] == ["Grandma"]

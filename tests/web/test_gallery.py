@@ -1,7 +1,11 @@
 """The gallery: newest first, paged, private, searchable, editable, deletable."""
 
 import re
+from datetime import datetime
 
+import pytest
+
+from photogallery.data import photos as photo_data
 from tests.conftest import Auth, photo_bytes, stored_keys
 
 
@@ -9,17 +13,36 @@ def photo_ids(html: bytes) -> list[int]:
     return [int(i) for i in re.findall(rb'href="/photos/(\d+)"', html)]
 
 
-def test_gallery_shows_newest_first_and_pages_with_older_link(make_app, upload):
+def gallery_pages(client, url: str = "/") -> list[list[int]]:
+    """The photo ids of every page, following the "Older" links (at most 10 pages)."""
+    pages = []
+    for _ in range(10):
+        html = client.get(url).data
+        pages.append(photo_ids(html))
+        older = re.search(rb'href="(/\?[^"]*cursor=[\w-]+)"', html)
+        if older is None:
+            return pages
+        url = older.group(1).decode().replace("&amp;", "&")
+    raise AssertionError(f"still paging after 10 pages: {pages}")
+
+
+@pytest.mark.parametrize("stack", ["sqlite", "mysql"], indirect=True)
+def test_gallery_pages_newest_first_without_skipping_or_repeating(make_app, upload, monkeypatch):
     client = make_app(PAGE_SIZE=2).test_client()
     Auth(client).login()  # alice, signed up by the `upload` fixture on the same database
-    for n in range(5):
-        upload((photo_bytes(seed=n + 1), f"{n}.jpg"), client=client)
-    first = client.get("/")
-    ids = photo_ids(first.data)
-    assert len(ids) == 2 and ids == sorted(ids, reverse=True)
-    cursor = re.search(rb'cursor=([\w-]+)"', first.data).group(1).decode()
-    second = photo_ids(client.get(f"/?cursor={cursor}").data)
-    assert second and max(second) < min(ids)
+
+    def upload_at(hour: int, seed: int) -> None:
+        when = datetime(2026, 1, 1, hour, 0, 0, 123456)
+        monkeypatch.setattr(photo_data, "utcnow", lambda: when)
+        assert upload((photo_bytes(seed=seed), f"{seed}.jpg"), client=client).status_code == 302
+
+    upload_at(1, seed=1)
+    for seed in (2, 3, 4):  # three photos in one instant: the tie crosses a page boundary
+        upload_at(2, seed)
+    upload_at(3, seed=5)
+    with client.application.extensions["photogallery"].engine.connect() as conn:
+        old, a, b, c, new = photo_data.list_photo_ids(conn)
+    assert gallery_pages(client) == [[new, c], [b, a], [old]]
 
 
 def test_a_bad_cursor_explains_and_goes_back_to_the_first_page(user_client):
@@ -37,17 +60,47 @@ def test_photo_page_shows_preview_size_and_honest_label_status(upload, user_clie
     assert b"Chelsea" in page.data and b"/preview.jpg?" in page.data
 
 
-def test_another_person_gets_404_for_my_photo(upload, user_client, app):
-    upload((photo_bytes(), "mine.jpg"))
+def owners_photo(backends, photo_id: int):
+    """The photo as its owner sees it, read back through the data layer."""
+    with backends.engine.connect() as conn:
+        return photo_data.get_photo(conn, photo_id)
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_another_person_gets_404_for_my_photo_and_changes_nothing(upload, user_client, app):
+    upload((photo_bytes(), "mine.jpg"), description="my words")
     photo_id = photo_ids(user_client.get("/").data)[0]
+    user_client.post(f"/photos/{photo_id}/labels", data={"name": "Grandma"})
+    backends = app.extensions["photogallery"]
+    before = owners_photo(backends, photo_id)
     other = app.test_client()
     Auth(other).signup("mallory")
+    writes = [
+        (f"/photos/{photo_id}/description", {"description": "defaced"}),
+        (f"/photos/{photo_id}/labels", {"name": "Defaced"}),
+        (f"/photos/{photo_id}/labels/remove", {"name": "Grandma"}),
+        (f"/photos/{photo_id}/delete", {}),
+    ]
     assert other.get(f"/photos/{photo_id}").status_code == 404
-    assert other.post(f"/photos/{photo_id}/delete").status_code == 404
-    assert (
-        other.post(f"/photos/{photo_id}/description", data={"description": "x"}).status_code == 404
-    )
+    for url, data in writes:
+        assert other.post(url, data=data).status_code == 404, url
     assert photo_ids(other.get("/").data) == []
+    after = owners_photo(backends, photo_id)
+    assert after == before
+    assert after.description == "my words" and [lb.name for lb in after.labels] == ["Grandma"]
+    assert len(stored_keys(backends.store)) == 3
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_searching_never_finds_another_persons_photos(upload, user_client, app):
+    upload((photo_bytes(), "mine.jpg"), description="secret beach")
+    photo_id = photo_ids(user_client.get("/").data)[0]
+    user_client.post(f"/photos/{photo_id}/labels", data={"name": "Grandma"})
+    assert photo_ids(user_client.get("/?q=beach").data) == [photo_id]
+    other = app.test_client()
+    Auth(other).signup("mallory")
+    for query in ("beach", "secret beach", "grandma"):
+        assert photo_ids(other.get(f"/?q={query}").data) == [], query
 
 
 def test_search_by_description_words(upload, user_client):
@@ -64,6 +117,17 @@ def test_editing_the_description_makes_it_searchable(upload, user_client):
     photo_id = photo_ids(user_client.get("/").data)[0]
     user_client.post(f"/photos/{photo_id}/description", data={"description": "Grandma's garden"})
     assert photo_ids(user_client.get("/?q=garden").data) == [photo_id]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_adding_and_removing_a_label_updates_search_at_once(upload, user_client):
+    upload((photo_bytes(), "a.jpg"))
+    photo_id = photo_ids(user_client.get("/").data)[0]
+    assert photo_ids(user_client.get("/?q=grandma").data) == []
+    user_client.post(f"/photos/{photo_id}/labels", data={"name": "Grandma"})
+    assert photo_ids(user_client.get("/?q=grandma").data) == [photo_id]
+    user_client.post(f"/photos/{photo_id}/labels/remove", data={"name": "Grandma"})
+    assert photo_ids(user_client.get("/?q=grandma").data) == []
 
 
 def test_delete_removes_the_photo_and_every_stored_object(upload, user_client, backends):

@@ -35,6 +35,16 @@ def test_a_tampered_url_is_refused(upload, user_client):
     assert user_client.get(url[:-2] + ("AA" if not url.endswith("AA") else "BB")).status_code == 403
 
 
+def test_a_changed_download_name_is_refused(upload, user_client):
+    upload((photo_bytes(), "cat.jpg"))
+    urls = first_photo_urls(user_client)
+    assert "d=cat.jpg" in urls["original"] and user_client.get(urls["original"]).status_code == 200
+    renamed = urls["original"].replace("d=cat.jpg", "d=invoice.pdf.exe")
+    assert user_client.get(renamed).status_code == 403
+    assert user_client.get(urls["original"].replace("&d=cat.jpg", "")).status_code == 403
+    assert user_client.get(urls["thumbnail"] + "&d=cat.html").status_code == 403
+
+
 def test_an_expired_url_is_refused(upload, user_client, backends):
     upload((photo_bytes(), "cat.jpg"))
     key = first_photo_urls(user_client)["thumbnail"].split("?")[0].removeprefix("/media/")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from photogallery.data import photos as photo_data
 from photogallery.data.schema import photos
+from photogallery.services import uploads
 from tests.conftest import Auth, csrf_token_of, photo_bytes, stored_keys
 
 
@@ -53,6 +54,50 @@ def test_the_same_photo_twice_is_reported_not_stored_twice(upload, backends):
     response = upload((photo_bytes(), "cat-copy.jpg"))
     assert response.status_code == 409 and b"already in your gallery" in response.data
     assert len(stored_keys(backends.store)) == 3
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_duplicate_that_passes_the_pre_check_leaves_no_orphan_objects(
+    upload, backends, monkeypatch
+):
+    upload((photo_bytes(), "cat.jpg"))
+    kept = stored_keys(backends.store)
+    real_find = uploads._find_duplicate
+    calls = []
+
+    def racing_find(*args):
+        """The pre-check runs before a concurrent upload of the same bytes commits."""
+        calls.append(args)
+        return None if len(calls) == 1 else real_find(*args)
+
+    monkeypatch.setattr(uploads, "_find_duplicate", racing_find)
+    response = upload((photo_bytes(), "cat-again.jpg"))
+    assert len(calls) == 2  # the pre-check, then the lookup after the insert lost the race
+    assert response.status_code == 409 and b"already in your gallery" in response.data
+    assert stored_keys(backends.store) == kept
+    with backends.engine.connect() as conn:
+        assert len(photo_data.list_photo_ids(conn)) == 1
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("cap", "status"), [(1, 400), (2, 302)])
+def test_max_image_megapixels_is_honoured(make_app, cap, status):
+    client = make_app(MAX_IMAGE_MEGAPIXELS=str(cap)).test_client()
+    Auth(client).signup()
+    photo = photo_bytes(size=(1600, 1200))  # 1.92 megapixels
+    data = {"file": [(io.BytesIO(photo), "big.jpg")]}
+    response = client.post("/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == status
+    if status == 400:
+        assert b"more than the 1 allowed" in response.data
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_file_claiming_another_formats_signature_is_refused(upload, backends):
+    ppm_posing_as_heic = b"P6\n#ftypheic\n4 4\n255\n" + bytes(48)
+    response = upload((ppm_posing_as_heic, "photo.heic"))
+    assert response.status_code == 400 and b"does not match its own file signature" in response.data
+    assert stored_keys(backends.store) == []
 
 
 def test_an_oversized_upload_gets_a_clear_413(make_app):

@@ -7,7 +7,8 @@ delete. A row
 whose original is gone cannot be shown or downloaded again, so it is deleted (the report names
 it, for restoring from a backup or bucket versioning); a row that lost only its thumbnail or
 preview gets them made again from the original. A fix that would remove more than half of
-everything is refused unless forced: that is a wrong bucket, prefix or database, not rot.
+everything (past ten), or every row, is refused unless forced: that is a wrong bucket, prefix,
+folder or database, not rot.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def _refuse_implausible(report: Report, lost_rows: int) -> None:
             f"{len(report.orphans)} of {report.objects} objects have no photo row: is this the "
             "right database, bucket and S3_PREFIX? Nothing was changed (--force to go ahead)."
         )
-    if report.photos and lost_rows > max(10, report.photos // 2):
+    # Every row gone is a wrong or emptied folder, however small the library.
+    if report.photos and (lost_rows > max(10, report.photos // 2) or lost_rows == report.photos):
         raise UnsafeFix(
             f"{lost_rows} of {report.photos} photos have lost their original: is this the right "
             "bucket, S3_PREFIX or PHOTOS_DIR? Nothing was changed (--force to go ahead)."
