@@ -251,7 +251,9 @@ def _database_url(r: _Reader, instance_path: str) -> tuple[str, bool]:
 def _secret_key(r: _Reader, instance_path: str, embedded_db: bool) -> str:
     if secret := r.str("FLASK_SECRET"):
         if len(secret) < 16:
-            r.problems.append("FLASK_SECRET: too short; use at least 32 random characters")
+            r.problems.append(
+                "FLASK_SECRET: too short (under 16 characters); use 32 or more random characters"
+            )
         return secret
     if not embedded_db:
         r.problems.append(

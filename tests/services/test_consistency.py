@@ -144,3 +144,17 @@ def test_an_emptied_photo_folder_does_not_let_a_fix_delete_every_row(runner, bac
     assert photo_count(backends) == 2
     forced = check(runner, "--fix", "--force")
     assert forced.exit_code == 0 and photo_count(backends) == 0
+
+
+def test_an_emptied_database_does_not_let_a_fix_delete_every_object(runner, backends, two_photos):
+    with backends.engine.begin() as conn:
+        for photo in two_photos:
+            photo_data.delete_photo(conn, photo["id"])  # the rows go, the six objects stay
+    objects = stored_keys(backends.store)
+
+    refused = check(runner, "--fix")
+
+    assert refused.exit_code == 1 and "6 of 6 objects have no photo row" in refused.output
+    assert stored_keys(backends.store) == objects
+    forced = check(runner, "--fix", "--force")
+    assert forced.exit_code == 0 and stored_keys(backends.store) == []

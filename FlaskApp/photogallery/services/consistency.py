@@ -101,9 +101,11 @@ def fix_storage(backends: Backends, report: Report, *, force: bool = False) -> R
 
 
 def _refuse_implausible(report: Report, lost_rows: int) -> None:
-    if report.objects and len(report.orphans) > max(10, report.objects // 2):
+    orphans = len(report.orphans)
+    # Every object an orphan is a wrong or emptied database, however small the library.
+    if report.objects and (orphans > max(10, report.objects // 2) or orphans == report.objects):
         raise UnsafeFix(
-            f"{len(report.orphans)} of {report.objects} objects have no photo row: is this the "
+            f"{orphans} of {report.objects} objects have no photo row: is this the "
             "right database, bucket and S3_PREFIX? Nothing was changed (--force to go ahead)."
         )
     # Every row gone is a wrong or emptied folder, however small the library.
