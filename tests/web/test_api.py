@@ -1,6 +1,7 @@
 """The JSON API contract of DESIGN.md: users, tokens, photos, errors as JSON."""
 
 import io
+import re
 
 import pytest
 
@@ -187,3 +188,20 @@ def test_openapi_document_is_valid_and_lists_the_contract(client):
     assert {"/api/users", "/api/tokens", "/api/photos", "/api/photos/{photo_id}"} <= set(
         doc["paths"]
     )
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_openapi_describes_exactly_the_api_rules_of_the_app(app, client):
+    """Every /api rule and method of app.url_map is in the document, and nothing else is."""
+    served = {}
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/") and rule.endpoint != "api.openapi":
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            methods = {m.lower() for m in rule.methods - {"HEAD", "OPTIONS"}}
+            served[path] = served.get(path, set()) | methods
+    doc = client.get("/api/openapi.json").get_json()
+    described = {
+        path: {m for m in item if m in ("get", "post", "put", "patch", "delete")}
+        for path, item in doc["paths"].items()
+    }
+    assert described == served

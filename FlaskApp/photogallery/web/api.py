@@ -29,6 +29,8 @@ def protect_cookie_sessions():
         return None
     if request.headers.get("Authorization", "").lower().startswith("bearer "):
         return None
+    if not current_user.is_authenticated:
+        return None  # nobody's cookies to misuse: the view answers 401 "sign in first"
     csrf.protect()
     return None
 

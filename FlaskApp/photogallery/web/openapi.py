@@ -236,6 +236,42 @@ OPENAPI: dict = {
     },
 }
 
+_LABEL_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+OPENAPI["paths"]["/api/photos/{photo_id}/labels"] = {
+    "parameters": [_PHOTO_ID],
+    "post": {
+        "summary": "Add the owner's own label (kept through relabeling, searchable)",
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {
+                            "name": {"type": "string", "minLength": 1, "maxLength": 100}
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": _json({"$ref": "#/components/schemas/Photo"}, "The photo with the label"),
+            **_errors(400, 401, 404),
+        },
+    },
+}
+OPENAPI["paths"]["/api/photos/{photo_id}/labels/{name}"] = {
+    "parameters": [_PHOTO_ID, _LABEL_NAME],
+    "delete": {
+        "summary": "Remove a label; relabeling will not bring it back",
+        "responses": {
+            "200": _json({"$ref": "#/components/schemas/Photo"}, "The photo without the label"),
+            **_errors(401, 404),
+        },
+    },
+}
+
 # Direct upload (web/direct_upload.py): answers 404 unless DIRECT_UPLOAD is on (STORAGE=s3).
 _UPLOAD_TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
 OPENAPI["paths"]["/api/uploads"] = {
