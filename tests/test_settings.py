@@ -1,12 +1,11 @@
 """Settings: every source, every character, and one clear message naming each bad setting."""
 
-import dataclasses
 import logging
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from photogallery import backends, create_app
+from photogallery import create_app
 from photogallery.settings import ConfigError, load_settings
 
 NASTY = "p%o%%s$HOME#;=\"'&x"
@@ -95,7 +94,7 @@ def test_cognito_issuer_is_derived_from_region_and_pool(tmp_path):
     }
     s = load(env, tmp_path=tmp_path)
     assert s.auth == {"local", "cognito"}
-    assert s.cognito["issuer"] == "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_abc"
+    assert s.cognito.issuer == "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_abc"
 
 
 def test_missing_explicit_config_file_is_reported(tmp_path):
@@ -116,21 +115,18 @@ def test_direct_upload_needs_s3(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("kind", "values", "build"),
+    ("kind", "env"),
     [
-        ("STORAGE=s3", {"storage": "s3", "photos_bucket": "b"}, backends.build_store),
-        (
-            "LABEL_QUEUE=sqs",
-            {"label_queue": "sqs", "sqs_queue_url": "http://q"},
-            lambda settings: backends.build_queue(settings),
-        ),
+        ("STORAGE=s3", {"STORAGE": "s3", "PHOTOS_BUCKET": "b"}),
+        ("LABELER=rekognition", {"LABELER": "rekognition"}),
+        ("LABEL_QUEUE=sqs", {"LABEL_QUEUE": "sqs", "SQS_QUEUE_URL": "http://q"}),
+        ("AUTH=cognito", {"AUTH": "cognito", "COGNITO_POOL_ID": "p", "COGNITO_CLIENT_ID": "c"}),
     ],
 )
-def test_aws_adapters_without_a_region_stop_start_up_not_a_request(tmp_path, kind, values, build):
-    settings = dataclasses.replace(load(tmp_path=tmp_path), aws_region=None, **values)
-
+def test_every_aws_service_in_use_needs_a_region_at_start_up(tmp_path, kind, env):
     with pytest.raises(ConfigError, match=f"AWS_REGION: required by {kind}"):
-        build(settings)
+        load(env, tmp_path=tmp_path)
+    assert load({**env, "AWS_DEFAULT_REGION": "eu-west-1"}, tmp_path=tmp_path).aws_region
 
 
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)

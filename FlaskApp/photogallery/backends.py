@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 from .data.db import make_engine
 from .labelers.base import Labeler
 from .queue.base import LabelQueue
-from .settings import ConfigError, Settings
+from .settings import Settings
 from .storage.base import Store
 
 if TYPE_CHECKING:
-    from .services.cognito import CognitoClient
+    from .services.auth.cognito_client import CognitoClient
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +30,7 @@ class Backends:
     store: Store
     labeler: Labeler | None
     queue: LabelQueue
-    oidc: CognitoClient | None = None  # the Cognito app client, when AUTH includes cognito
-
-
-def aws_region(settings: Settings, needed_by: str) -> str:
-    """The region for an AWS client; a clear start-up error instead of botocore's NoRegionError."""
-    if not settings.aws_region:
-        raise ConfigError([f"AWS_REGION: required by {needed_by} (e.g. us-west-2)"])
-    return settings.aws_region
+    cognito: CognitoClient | None = None  # the Cognito app client, when AUTH includes cognito
 
 
 def build_store(settings: Settings) -> Store:
@@ -47,7 +40,7 @@ def build_store(settings: Settings) -> Store:
         return S3Store(
             settings.photos_bucket,
             prefix=settings.s3_prefix,
-            region=aws_region(settings, "STORAGE=s3"),
+            region=settings.aws_region or "",  # settings checked it is there
             endpoint_url=settings.s3_endpoint_url,
             url_expires=settings.url_expires,
             sse=settings.s3_sse,
@@ -68,7 +61,7 @@ def build_labeler(settings: Settings) -> Labeler | None:
 
         in_s3 = settings.storage == "s3" and not settings.s3_endpoint_url
         return RekognitionLabeler(
-            region=aws_region(settings, "LABELER=rekognition"),
+            region=settings.aws_region or "",
             min_confidence=settings.label_min_confidence,
             max_labels=settings.label_max_labels,
             # Rekognition reads S3 directly (no download) unless the bucket is not on AWS.
@@ -89,7 +82,7 @@ def build_queue(settings: Settings) -> LabelQueue:
 
         return SqsQueue(
             settings.sqs_queue_url,
-            region=aws_region(settings, "LABEL_QUEUE=sqs"),
+            region=settings.aws_region or "",
             endpoint_url=settings.sqs_endpoint_url,
         )
     from .queue.inline import InlineQueue
@@ -97,18 +90,18 @@ def build_queue(settings: Settings) -> LabelQueue:
     return InlineQueue()
 
 
-def build_oidc(settings: Settings) -> CognitoClient | None:
-    if "cognito" not in settings.auth:
+def build_cognito_client(settings: Settings) -> CognitoClient | None:
+    if settings.cognito is None:
         return None
-    from .services.cognito import CognitoClient
+    from .services.auth.cognito_client import CognitoClient
 
     c = settings.cognito
     return CognitoClient(
-        issuer=c["issuer"],
-        client_id=c["client_id"],
-        client_secret=c["client_secret"],
-        domain=c["domain"],
-        identity_provider=c["identity_provider"],
+        issuer=c.issuer,
+        client_id=c.client_id,
+        client_secret=c.client_secret,
+        domain=c.domain,
+        identity_provider=c.identity_provider,
     )
 
 
@@ -119,5 +112,5 @@ def build_backends(settings: Settings) -> Backends:
         store=build_store(settings),
         labeler=build_labeler(settings),
         queue=build_queue(settings),
-        oidc=build_oidc(settings),
+        cognito=build_cognito_client(settings),
     )

@@ -10,7 +10,7 @@ import configparser
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -28,6 +28,18 @@ class ConfigError(click.ClickException):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"The app cannot start; fix these settings:\n{lines}")
+
+
+@dataclass(frozen=True)
+class CognitoSettings:
+    """The Cognito app client and where its user pool answers (AUTH includes cognito)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = ""
+    domain: str = ""
+    identity_provider: str = ""
+    pool_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,7 +66,7 @@ class Settings:
     sqs_endpoint_url: str | None = None
     auth: frozenset[str] = frozenset({"local"})
     allow_signup: bool = True
-    cognito: dict[str, str] = field(default_factory=dict)
+    cognito: CognitoSettings | None = None
     base_url: str | None = None
     proxy_count: int = 0
     max_upload_mb: int = 50
@@ -165,17 +177,75 @@ class _Reader:
 
 def _build(r: _Reader, instance_path: str) -> Settings:
     database_url, embedded_db = _database_url(r, instance_path)
+    auth = _auth_modes(r)
+    fields = {**_storage(r, instance_path), **_labels(r), **_serving(r)}
+    region = _aws_region(r, fields, auth)
+    return Settings(
+        secret_key=_secret_key(r, instance_path, embedded_db),
+        database_url=database_url,
+        aws_region=region,
+        auth=auth,
+        allow_signup=r.bool("ALLOW_SIGNUP", True),
+        cognito=_cognito(r, region) if "cognito" in auth else None,
+        testing=r.bool("TESTING", False),
+        **fields,
+    )
+
+
+def _storage(r: _Reader, instance_path: str) -> dict[str, object]:
     storage = r.choice("STORAGE", ("local", "s3"), "local")
+    return {
+        "storage": storage,
+        "photos_dir": r.str("PHOTOS_DIR", os.path.join(instance_path, "photos")),
+        "photos_bucket": r.require("PHOTOS_BUCKET", "when STORAGE=s3") if storage == "s3" else "",
+        "s3_prefix": r.str("S3_PREFIX").strip("/"),
+        "s3_endpoint_url": r.str("S3_ENDPOINT_URL") or None,
+        "s3_sse": _sse(r),
+        "s3_kms_key_id": r.str("S3_KMS_KEY_ID") or None,
+        "url_expires": r.int("URL_EXPIRES", 3600, 60, 7 * 24 * 3600),
+        "direct_upload": _direct_upload(r, storage),
+    }
+
+
+def _labels(r: _Reader) -> dict[str, object]:
     labeler = r.choice("LABELER", ("onnx", "rekognition", "none"), "onnx")
     label_queue = r.choice("LABEL_QUEUE", ("inline", "sqs"), "inline")
-    auth = _auth_modes(r)
+    sqs = label_queue == "sqs"
+    return {
+        "labeler": labeler,
+        # The offline model spreads belief over look-alike classes: right answers land at 30-60%.
+        "label_min_confidence": r.float(
+            "LABEL_MIN_CONFIDENCE", 30.0 if labeler == "onnx" else 55.0, 0.0, 100.0
+        ),
+        "label_max_labels": r.int("LABEL_MAX_LABELS", 10, 1, 1000),
+        "label_queue": label_queue,
+        "sqs_queue_url": r.require("SQS_QUEUE_URL", "when LABEL_QUEUE=sqs") if sqs else "",
+        "sqs_endpoint_url": r.str("SQS_ENDPOINT_URL") or None,
+    }
+
+
+def _serving(r: _Reader) -> dict[str, object]:
+    return {
+        "base_url": r.str("BASE_URL").rstrip("/") or None,
+        "proxy_count": r.int("PROXY_COUNT", 0, 0, 5),
+        "max_upload_mb": r.int("MAX_UPLOAD_MB", 50, 1, 5000),
+        "max_image_megapixels": r.int("MAX_IMAGE_MEGAPIXELS", 150, 1, 1000),
+        "page_size": r.int("PAGE_SIZE", 48, 1, 500),
+        "log_level": r.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
+        "drain_file": r.str("DRAIN_FILE").strip() or None,
+    }
+
+
+def _aws_region(r: _Reader, fields: dict[str, object], auth: frozenset[str]) -> str | None:
+    """The one check that every AWS service in use has a region (never botocore's
+    NoRegionError mid-request)."""
     region = r.str("AWS_REGION") or r.str("AWS_DEFAULT_REGION") or None
     needs_region = [
         name
         for name, used in (
-            ("STORAGE=s3", storage == "s3"),
-            ("LABELER=rekognition", labeler == "rekognition"),
-            ("LABEL_QUEUE=sqs", label_queue == "sqs"),
+            ("STORAGE=s3", fields["storage"] == "s3"),
+            ("LABELER=rekognition", fields["labeler"] == "rekognition"),
+            ("LABEL_QUEUE=sqs", fields["label_queue"] == "sqs"),
             ("AUTH=cognito", "cognito" in auth and not r.str("COGNITO_ISSUER")),
         )
         if used
@@ -185,42 +255,7 @@ def _build(r: _Reader, instance_path: str) -> Settings:
             f"AWS_REGION: required by {', '.join(needs_region)} (e.g. us-west-2); "
             "AWS_DEFAULT_REGION is read too"
         )
-    return Settings(
-        secret_key=_secret_key(r, instance_path, embedded_db),
-        database_url=database_url,
-        storage=storage,
-        photos_dir=r.str("PHOTOS_DIR", os.path.join(instance_path, "photos")),
-        photos_bucket=r.require("PHOTOS_BUCKET", "when STORAGE=s3") if storage == "s3" else "",
-        s3_prefix=r.str("S3_PREFIX").strip("/"),
-        s3_endpoint_url=r.str("S3_ENDPOINT_URL") or None,
-        s3_sse=_sse(r),
-        s3_kms_key_id=r.str("S3_KMS_KEY_ID") or None,
-        aws_region=region,
-        url_expires=r.int("URL_EXPIRES", 3600, 60, 7 * 24 * 3600),
-        direct_upload=_direct_upload(r, storage),
-        labeler=labeler,
-        # The offline model spreads belief over look-alike classes: right answers land at 30-60%.
-        label_min_confidence=r.float(
-            "LABEL_MIN_CONFIDENCE", 30.0 if labeler == "onnx" else 55.0, 0.0, 100.0
-        ),
-        label_max_labels=r.int("LABEL_MAX_LABELS", 10, 1, 1000),
-        label_queue=label_queue,
-        sqs_queue_url=r.require("SQS_QUEUE_URL", "when LABEL_QUEUE=sqs")
-        if label_queue == "sqs"
-        else "",
-        sqs_endpoint_url=r.str("SQS_ENDPOINT_URL") or None,
-        auth=auth,
-        allow_signup=r.bool("ALLOW_SIGNUP", True),
-        cognito=_cognito(r, region) if "cognito" in auth else {},
-        base_url=(r.str("BASE_URL").rstrip("/") or None),
-        proxy_count=r.int("PROXY_COUNT", 0, 0, 5),
-        max_upload_mb=r.int("MAX_UPLOAD_MB", 50, 1, 5000),
-        max_image_megapixels=r.int("MAX_IMAGE_MEGAPIXELS", 150, 1, 1000),
-        page_size=r.int("PAGE_SIZE", 48, 1, 500),
-        log_level=r.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
-        drain_file=r.str("DRAIN_FILE").strip() or None,
-        testing=r.bool("TESTING", False),
-    )
+    return region
 
 
 def _database_url(r: _Reader, instance_path: str) -> tuple[str, bool]:
@@ -303,7 +338,7 @@ def _direct_upload(r: _Reader, storage: str) -> bool:
     return wanted and storage == "s3"
 
 
-def _cognito(r: _Reader, region: str | None) -> dict[str, str]:
+def _cognito(r: _Reader, region: str | None) -> CognitoSettings:
     why = "when AUTH includes cognito"
     pool_id = r.str("COGNITO_POOL_ID").strip()
     issuer = r.str("COGNITO_ISSUER").strip().rstrip("/")
@@ -311,11 +346,11 @@ def _cognito(r: _Reader, region: str | None) -> dict[str, str]:
         pool_id = r.require("COGNITO_POOL_ID", why + " (or set COGNITO_ISSUER)")
         if pool_id and region:
             issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
-    return {
-        "pool_id": pool_id,
-        "issuer": issuer,
-        "client_id": r.require("COGNITO_CLIENT_ID", why),
-        "client_secret": r.str("COGNITO_CLIENT_SECRET"),
-        "domain": r.str("COGNITO_DOMAIN").strip().rstrip("/"),
-        "identity_provider": r.str("COGNITO_IDENTITY_PROVIDER").strip(),
-    }
+    return CognitoSettings(
+        pool_id=pool_id,
+        issuer=issuer,
+        client_id=r.require("COGNITO_CLIENT_ID", why),
+        client_secret=r.str("COGNITO_CLIENT_SECRET"),
+        domain=r.str("COGNITO_DOMAIN").strip().rstrip("/"),
+        identity_provider=r.str("COGNITO_IDENTITY_PROVIDER").strip(),
+    )

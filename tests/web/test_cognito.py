@@ -13,8 +13,8 @@ import requests
 from sqlalchemy import select, update
 
 from photogallery.data.schema import oauth_logins, oauth_sessions, users
-from photogallery.services import cognito_sign_in
-from photogallery.services.cognito import CognitoUnavailable
+from photogallery.services.auth import cognito_sign_in
+from photogallery.services.auth.cognito_client import CognitoUnavailable
 from tests.conftest import LOCAL_STACKS, photo_bytes
 from tests.fixtures.cognito import CognitoBrowser, query_of, session_rows
 from tests.fixtures.oidc import b64url, make_pkce
@@ -267,7 +267,7 @@ def test_failed_refresh_signs_out_and_brings_the_person_back_after_sign_in(brows
 def test_a_refresh_naming_another_person_ends_the_session(browser, oidc_provider, monkeypatch):
     browser.sign_in()
     app = browser.client.application
-    oidc = app.extensions["photogallery"].oidc
+    oidc = app.extensions["photogallery"].cognito
     real_refresh = oidc.refresh
 
     def refresh_for_someone_else(token):
@@ -316,7 +316,7 @@ def test_api_upload_after_the_session_died_answers_401_json(browser, oidc_provid
 def test_cognito_outage_during_refresh_keeps_the_person_signed_in(browser, monkeypatch):
     browser.sign_in()
     app = browser.client.application
-    oidc = app.extensions["photogallery"].oidc
+    oidc = app.extensions["photogallery"].cognito
 
     def unreachable(_token):
         raise CognitoUnavailable("token endpoint unreachable (ConnectionError)")

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwt
 
-from photogallery.services import token_verifier
+from photogallery.services.auth import token_verifier
 from tests.conftest import LOCAL_STACKS
 from tests.fixtures.cognito import CognitoBrowser, query_of, session_rows
 from tests.fixtures.oidc import OIDCProvider, b64url, encode_jwt, make_pkce
@@ -38,7 +38,7 @@ def assert_refused(browser: CognitoBrowser, resp, message: str, status: int = 40
 
 def substitute_tokens(monkeypatch, browser: CognitoBrowser, change) -> None:
     """Let the real code exchange happen, then hand the app ``change(tokens)`` instead."""
-    oidc = browser.client.application.extensions["photogallery"].oidc
+    oidc = browser.client.application.extensions["photogallery"].cognito
     real = oidc.exchange_code
 
     def exchange(code, **kwargs):
@@ -225,7 +225,7 @@ def test_unknown_kid_is_refused_after_one_jwks_refetch(browser, oidc_provider, m
         return tokens | {"id_token": forged}
 
     substitute_tokens(monkeypatch, browser, foreign_key)
-    jwks = browser.client.application.extensions["photogallery"].oidc.verifier.jwks
+    jwks = browser.client.application.extensions["photogallery"].cognito.verifier.jwks
 
     resp = browser.sign_in()
 

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from ..context import get_backends
 from ..data import users as user_data
-from ..services import accounts
+from ..services.auth import accounts
 from ..services.errors import InvalidInput
 
 users_cli = AppGroup("users", help="Local accounts.")

@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from ..context import get_backends
 from ..data.models import Photo
-from ..services import accounts, gallery
+from ..services import gallery
+from ..services.auth import accounts
 from .csrf import csrf
 from .openapi import OPENAPI
 from .upload import add_uploaded_files

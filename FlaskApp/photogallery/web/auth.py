@@ -23,7 +23,7 @@ from flask_login import (
 
 from ..context import get_backends
 from ..data.models import User
-from ..services import accounts, cognito_sign_in
+from ..services.auth import accounts, cognito_sign_in
 from ..services.errors import InvalidInput
 from .safety import external_url, safe_next
 
@@ -126,9 +126,9 @@ def logout():
     logout_user()
     session.clear()
     backends = get_backends()
-    if handle and backends.oidc:
+    if handle and backends.cognito:
         cognito_sign_in.sign_out(backends, handle)
-        return redirect(backends.oidc.logout_url(external_url("gallery.index")))
+        return redirect(backends.cognito.logout_url(external_url("gallery.index")))
     return redirect(url_for("auth.login"))
 
 

@@ -10,9 +10,9 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_login import logout_user
 
 from ..context import get_backends
-from ..services import cognito_sign_in
-from ..services.cognito import CognitoUnavailable
-from ..services.cognito_sign_in import SignInFailed
+from ..services.auth import cognito_sign_in
+from ..services.auth.cognito_client import CognitoUnavailable
+from ..services.auth.cognito_sign_in import SignInFailed
 from .auth import COGNITO_SESSION, start_session
 from .errors import answer
 from .safety import external_url, safe_next

@@ -34,7 +34,7 @@ def extra_sources(backends: Backends) -> dict[str, list[str]]:
     if direct_uploads.is_enabled(backends):
         sources["connect_src"] = [direct_uploads.upload_origin(backends)]
     cognito = backends.settings.cognito
-    hosted_ui = urlsplit(cognito.get("domain") or cognito.get("issuer") or "")
+    hosted_ui = urlsplit((cognito.domain or cognito.issuer) if cognito else "")
     if hosted_ui.scheme == "http":
         sources["form_action"] = [f"http://{hosted_ui.netloc}"]
     return sources

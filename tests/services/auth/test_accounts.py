@@ -3,7 +3,7 @@
 from sqlalchemy import select, update
 
 from photogallery.data.schema import api_tokens
-from photogallery.services import accounts
+from photogallery.services.auth import accounts
 
 
 def test_a_token_is_stored_only_as_a_hash(backends):

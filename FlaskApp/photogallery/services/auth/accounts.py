@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..backends import Backends
-from ..data import users as user_data
-from ..data.db import utcnow
-from ..data.models import User
-from .errors import InvalidInput, SignupClosed, UsernameTaken
+from ...backends import Backends
+from ...data import users as user_data
+from ...data.db import utcnow
+from ...data.models import User
+from ..errors import InvalidInput, SignupClosed, UsernameTaken
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
 MIN_PASSWORD = 8

@@ -11,8 +11,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from photogallery.services import cognito
-from photogallery.services.cognito import CognitoClient, CognitoRefused, CognitoUnavailable
+from photogallery.services.auth import cognito_client as cognito
+from photogallery.services.auth.cognito_client import (
+    CognitoClient,
+    CognitoRefused,
+    CognitoUnavailable,
+)
 
 
 def test_endpoints_come_from_discovery_and_logout_from_the_hosted_ui_domain(oidc_provider):

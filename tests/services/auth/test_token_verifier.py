@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from photogallery.services.token_verifier import (
+from photogallery.services.auth.token_verifier import (
     JWKS_MAX_AGE,
     JWKS_MIN_REFETCH,
     JwksCache,

@@ -15,12 +15,12 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ..backends import Backends
-from ..data import oauth as oauth_data
-from ..data import users as user_data
-from ..data.db import utcnow
-from ..data.models import User
-from .cognito import CognitoClient, CognitoRefused, CognitoUnavailable
+from ...backends import Backends
+from ...data import oauth as oauth_data
+from ...data import users as user_data
+from ...data.db import utcnow
+from ...data.models import User
+from .cognito_client import CognitoClient, CognitoRefused, CognitoUnavailable
 from .token_verifier import TokenInvalid
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,9 @@ class SignedIn:
 
 
 def client_of(backends: Backends) -> CognitoClient:
-    if backends.oidc is None:
+    if backends.cognito is None:
         raise RuntimeError("Cognito sign-in is not configured (AUTH does not include cognito)")
-    return backends.oidc
+    return backends.cognito
 
 
 def start_sign_in(
@@ -179,22 +179,22 @@ def sign_out(backends: Backends, handle: str) -> None:
     """Forget the session and revoke its refresh token at Cognito (best effort)."""
     with backends.engine.begin() as conn:
         found = oauth_data.delete_session(conn, _hash(handle))
-    if found is None or backends.oidc is None:
+    if found is None or backends.cognito is None:
         return
     refresh_token = unseal(backends, found.refresh_token)
     if refresh_token:
         try:
-            backends.oidc.revoke(refresh_token)
+            backends.cognito.revoke(refresh_token)
         except CognitoUnavailable as exc:
             log.warning("could not revoke the refresh token of user %s: %s", found.user_id, exc)
 
 
 def user_for_access_token(backends: Backends, token: str) -> User | None:
     """The user a valid Cognito access token for this app belongs to, created on first use."""
-    if backends.oidc is None:
+    if backends.cognito is None:
         return None
     try:
-        claims = backends.oidc.verifier.verify_access_token(token)
+        claims = backends.cognito.verifier.verify_access_token(token)
     except TokenInvalid as exc:
         log.info("bearer token refused: %s", exc.reason)
         return None

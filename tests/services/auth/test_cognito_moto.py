@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from photogallery.services.token_verifier import JwksCache, TokenInvalid, TokenVerifier
+from photogallery.services.auth.token_verifier import JwksCache, TokenInvalid, TokenVerifier
 from tests.fixtures.cognito import cognito_idp_client
 
 PASSWORD = "Sup3r-secret-passw0rd!"

@@ -1,0 +1,1 @@
+"""Tests of services/auth: accounts, the Cognito client, the token verifier."""
