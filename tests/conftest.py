@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from photogallery import create_app
 from photogallery.data import migrate
 from photogallery.data.schema import metadata
+from tests.fixtures.servers import missing
 
 pytest_plugins = [
     "tests.fixtures.servers",
@@ -26,14 +27,6 @@ pytest_plugins = [
 ]
 
 MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", "mysql+mysqlconnector://root@127.0.0.1:3306/")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def missing(what: str, how: str):
-    """Fail in CI, skip on a laptop with a hint (DESIGN.md: tests use real servers)."""
-    if IN_CI:
-        pytest.fail(f"{what} is needed in CI: {how}")
-    pytest.skip(f"{what} not available: {how}")
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.servers import _missing, free_ports
+from tests.fixtures.servers import free_ports, missing
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ["userdata.txt", "requirements.txt", "FlaskApp", "Deploy", "SetupScripts"]
@@ -111,7 +111,7 @@ def test_eb_bundle_has_the_application_at_its_root(eb_bundle):
 def test_eb_bundle_serves_with_its_procfile_and_uwsgi_ini(eb_bundle, tmp_path):
     uwsgi = shutil.which("uwsgi", path=str(Path(sys.executable).parent))
     if not uwsgi:
-        _missing("uwsgi", "pip install uWSGI==2.0.31")
+        missing("uwsgi", "pip install uWSGI==2.0.31")
     app = tmp_path / "current"
     zipfile.ZipFile(eb_bundle).extractall(app)
     port = free_ports(1)[0]

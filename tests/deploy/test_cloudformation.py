@@ -14,7 +14,7 @@ import pytest
 
 from SetupScripts import configure_bucket
 from tests.deploy.moto_stack import TEMPLATE, UNSUPPORTED_TYPES, load_template, moto_variant
-from tests.fixtures.servers import _missing
+from tests.fixtures.servers import missing
 
 DOMAIN = "photos.example.com"
 # Warnings cfn-lint cannot be talked out of: the empty default of PrivateSubnetIds (used only
@@ -48,7 +48,7 @@ def resources_of(template, type_):
 def test_cfn_lint_finds_no_errors_and_only_the_known_warnings():
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
     if not cfn_lint:
-        _missing("cfn-lint", "pip install -r requirements-dev.txt")
+        missing("cfn-lint", "pip install -r requirements-dev.txt")
     run = subprocess.run(
         [cfn_lint, "--format", "json", str(TEMPLATE)], capture_output=True, text=True, check=False
     )
@@ -270,7 +270,7 @@ def _lifecycle(rules):
 def test_user_data_bootstrap_is_shellcheck_clean(template, tmp_path):
     shellcheck = shutil.which("shellcheck")
     if not shellcheck:
-        _missing("shellcheck", "apt-get install shellcheck")
+        missing("shellcheck", "apt-get install shellcheck")
     script = tmp_path / "bootstrap.sh"
     script.write_text(user_data_script(template))
     text = script.read_text()
