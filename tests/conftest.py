@@ -17,7 +17,10 @@ from sqlalchemy.engine import make_url
 from photogallery import create_app
 from photogallery.data import migrate
 from photogallery.data.schema import metadata
-from tests.fixtures.servers import missing
+
+# The fixture plugins are imported here before pytest loads them: rewrite their asserts too.
+pytest.register_assert_rewrite("tests.fixtures")
+from tests.fixtures.servers import missing  # noqa: E402
 
 pytest_plugins = [
     "tests.fixtures.servers",
