@@ -7,6 +7,7 @@ import io
 import os
 import re
 import secrets
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +21,7 @@ from photogallery.data.schema import metadata
 
 # The fixture plugins are imported here before pytest loads them: rewrite their asserts too.
 pytest.register_assert_rewrite("tests.fixtures")
+from tests.fixtures.mariadb import answers, find_server, start_private_server  # noqa: E402
 from tests.fixtures.servers import missing  # noqa: E402
 
 pytest_plugins = [
@@ -30,6 +32,22 @@ pytest_plugins = [
 ]
 
 MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", "mysql+mysqlconnector://root@127.0.0.1:3306/")
+_private_mysql: list = []  # (process, folder) of a server this run started
+
+
+def pytest_configure(config):
+    """Nothing on 127.0.0.1:3306 but a server installed: start a private one for this run."""
+    global MYSQL_ADMIN_URL
+    if "TEST_MYSQL_URL" in os.environ or answers(MYSQL_ADMIN_URL) or not (found := find_server()):
+        return  # without any server the MySQL tests fail in CI and skip on a laptop, saying how
+    MYSQL_ADMIN_URL, process, folder = start_private_server(*found)
+    _private_mysql.append((process, folder))
+
+
+def pytest_unconfigure(config):
+    for process, folder in _private_mysql:
+        process.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager
