@@ -179,6 +179,16 @@ def mysql_admin():
     engine.dispose()
 
 
+def put_settings(ssm, path: str, settings: dict[str, str]) -> None:
+    """One SSM parameter per setting, named like the setting (what the stack creates)."""
+    for name, value in settings.items():
+        ssm.put_parameter(Name=path + name, Value=value, Type="String")
+
+
+def put_secret(sm, name: str, value: dict[str, str]) -> str:
+    return sm.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
+
+
 @pytest.fixture(scope="session")
 def deploy_world(s3_server, sqs_server, mysql_admin, tmp_path_factory) -> Iterator[DeployWorld]:
     """Parameters, secrets, a database with a course-style admin user, and bundle v1 and v2."""
@@ -190,37 +200,22 @@ def deploy_world(s3_server, sqs_server, mysql_admin, tmp_path_factory) -> Iterat
         create = text(f"CREATE USER '{admin_user}'@'%' IDENTIFIED BY :pw")
         conn.execute(create, {"pw": NASTY_PASSWORD})
         conn.execute(text(f"GRANT ALL PRIVILEGES ON *.* TO '{admin_user}'@'%' WITH GRANT OPTION"))
-    bucket = s3_server.new_bucket("deploy")
-    settings_path = f"/photos-{tag}/prod/"
-    ssm, sm = sqs_server.client_for("ssm"), sqs_server.client_for("secretsmanager")
-    host = make_url(MYSQL_ADMIN_URL).host or HOST
-    for name, value in {
-        "STORAGE": "s3",
-        "PHOTOS_BUCKET": bucket,
-        "S3_PREFIX": "photos",
-        "S3_ENDPOINT_URL": s3_server.endpoint_url,
-        "DATABASE_HOST": host,
-        "DATABASE_PORT": str(make_url(MYSQL_ADMIN_URL).port or 3306),
-        "DATABASE_DB_NAME": database,
-        "LABELER": "none",
-        "AUTH": "local",
-        "MAX_UPLOAD_MB": "20",
+    bucket, settings_path = s3_server.new_bucket("deploy"), f"/photos-{tag}/prod/"
+    db = make_url(MYSQL_ADMIN_URL)
+    put_settings(sqs_server.client_for("ssm"), settings_path, {
+        "STORAGE": "s3", "PHOTOS_BUCKET": bucket, "S3_PREFIX": "photos",
+        "S3_ENDPOINT_URL": s3_server.endpoint_url, "DATABASE_HOST": db.host or HOST,
+        "DATABASE_PORT": str(db.port or 3306), "DATABASE_DB_NAME": database, "LABELER": "none",
+        "AUTH": "local", "MAX_UPLOAD_MB": "20",
         "PROXY_COUNT": "2",  # HAProxy (the ALB) + nginx
-    }.items():
-        ssm.put_parameter(Name=settings_path + name, Value=value, Type="String")
+    })  # fmt: skip
+    sm = sqs_server.client_for("secretsmanager")
+    admin = {"username": admin_user, "password": NASTY_PASSWORD}
+    app_db = {"username": app_user, "password": APP_PASSWORD}
     ids = {
-        "admin": sm.create_secret(
-            Name=f"rds-master-{tag}",
-            SecretString=json.dumps({"username": admin_user, "password": NASTY_PASSWORD}),
-        )["ARN"],
-        "app_db": sm.create_secret(
-            Name=f"photos-app-db-{tag}",
-            SecretString=json.dumps({"username": app_user, "password": APP_PASSWORD}),
-        )["ARN"],
-        "app": sm.create_secret(
-            Name=f"photos-app-{tag}",
-            SecretString=json.dumps({"FLASK_SECRET": secrets.token_urlsafe(48)}),
-        )["ARN"],
+        "admin": put_secret(sm, f"rds-master-{tag}", admin),
+        "app_db": put_secret(sm, f"photos-app-db-{tag}", app_db),
+        "app": put_secret(sm, f"photos-app-{tag}", {"FLASK_SECRET": secrets.token_urlsafe(48)}),
     }
     world = DeployWorld(s3_server, sqs_server, bucket, settings_path, ids, database)
     out = tmp_path_factory.mktemp("bundles")
