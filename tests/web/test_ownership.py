@@ -24,8 +24,9 @@ from tests.conftest import Auth, photo_bytes
 pytestmark = pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 
 PASSWORD = "correct horse battery"
-# A rule whose path names one of these reaches something a person owns.
-OWNED_ARGUMENTS = {"photo_id", "name", "token", "key"}
+# Every rule with a variable in its path (a photo id, a label name, an upload token, an object
+# key) reaches something a person owns, except the static files'.
+PUBLIC_WITH_ARGUMENTS = {"static"}
 # Rules that reach owned data through the query string or the form, which url_map cannot show:
 # the gallery's search, the API's listing and search, and revoking a token by its id.
 OWNED_VIA_QUERY_OR_FORM = {
@@ -141,7 +142,7 @@ def owned_rules(app) -> set[tuple[str, str]]:
     """(endpoint, method) of every rule that reaches data a person owns."""
     found = set(OWNED_VIA_QUERY_OR_FORM)
     for rule in app.url_map.iter_rules():
-        if rule.arguments & OWNED_ARGUMENTS:
+        if rule.arguments and rule.endpoint not in PUBLIC_WITH_ARGUMENTS:
             found |= {(rule.endpoint, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     return found
 
@@ -189,7 +190,7 @@ def shows_alice(w: World, response) -> bool:
 
 
 def test_the_table_covers_exactly_the_rules_that_reach_owned_data(app):
-    """A new route taking a photo id, a label, a token or a key must be added to CALLS."""
+    """A new route with a variable in its path (or a changed one) must be added to CALLS."""
     assert owned_rules(app) == set(CALLS)
 
 
