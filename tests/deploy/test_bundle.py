@@ -17,6 +17,9 @@ import pytest
 
 from tests.fixtures.servers import free_ports, missing
 
+# Builds the release zip and boots it under uWSGI: a deploy test, not held to the 60 s default.
+pytestmark = pytest.mark.timeout(600)
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ["userdata.txt", "requirements.txt", "FlaskApp", "Deploy", "SetupScripts"]
 

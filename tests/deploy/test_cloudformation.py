@@ -16,6 +16,9 @@ from SetupScripts import configure_bucket
 from tests.deploy.moto_stack import TEMPLATE, UNSUPPORTED_TYPES, load_template, moto_variant
 from tests.fixtures.servers import missing
 
+# cfn-lint over the whole template and a stack deployed into moto: not held to the 60 s default.
+pytestmark = pytest.mark.timeout(600)
+
 DOMAIN = "photos.example.com"
 # Warnings cfn-lint cannot be talked out of: the empty default of PrivateSubnetIds (used only
 # when VpcId is set, which the template's Rules require subnets for) fails the Lambda's

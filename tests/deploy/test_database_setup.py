@@ -20,6 +20,9 @@ from photogallery.data.schema import users
 from tests.conftest import MYSQL_ADMIN_URL, missing
 from tests.fixtures.servers import closed_port
 
+# Runs the setup script against MariaDB many times, each a new process: not held to 60 s.
+pytestmark = pytest.mark.timeout(600)
+
 SCRIPT = Path(__file__).resolve().parents[2] / "SetupScripts" / "setup_database.py"
 # The course's troublemakers: % for uWSGI, & $ # ; for shells, quotes and \ for SQL, spaces,
 # non-ASCII, and : / @ %41 for anything that pastes a password into a URL. The word SECRET survives

@@ -25,7 +25,8 @@ from tests.conftest import missing
 from tests.deploy.conftest import Instance
 from tests.fixtures.servers import HOST, free_ports
 
-pytestmark = pytest.mark.slow
+# Two instances installed (~90 s) plus failover phases of up to 40 s each.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 PASSWORD = "correct horse battery staple"
 LOAD_THREADS = 4  # three readers, one uploader: a bounded load on 2 cores
 PHOTO_NUMBERS = itertools.count(1)  # every upload is a new photo (the same bytes would be a 409)

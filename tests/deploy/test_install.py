@@ -22,7 +22,8 @@ from sqlalchemy import text
 
 from tests.deploy.conftest import APP_PASSWORD, APP_USER, NASTY_PASSWORD, ROOT, USERDATA
 
-pytestmark = pytest.mark.slow
+# The session fixture installs two instances (~90 s), counted in the first test's time.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def get(url: str, **kwargs) -> requests.Response:
