@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from photogallery.data.models import Photo
-from photogallery.services import accounts, direct_uploads, gallery, uploads
+from photogallery.services import direct_uploads, gallery, uploads
+from photogallery.services.auth import accounts
 from photogallery.services.errors import NotFound
 from tests.conftest import Auth, photo_bytes
 
