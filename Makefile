@@ -28,7 +28,7 @@ format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-mutate: $(VENV)/.dev-installed tests/oidc/node_modules  ## mutation testing of what guards people's data (~30 min)
+mutate: $(VENV)/.dev-installed tests/oidc/node_modules  ## mutation testing of what guards people's data (about an hour on 2 cores)
 	$(BIN)/python tests/mutation/mutate.py
 
 bundle:  ## the release zip in dist/ (LAMBDA=1: also the Lambda label worker's zip)
