@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app FlaskApp/application.py
 
-.PHONY: run uwsgi test lint format bench bundle deploy-check clean
+.PHONY: run uwsgi test lint format bench mutate bundle deploy-check clean
 
 run: $(VENV)/.run-installed  ## set up what is missing, migrate, serve on 127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
@@ -30,6 +30,9 @@ lint: $(VENV)/.dev-installed
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+mutate: $(VENV)/.dev-installed tests/oidc/node_modules  ## mutation testing of what guards people's data (about an hour on 2 cores)
+	$(BIN)/python tests/mutation/mutate.py
 
 bundle:  ## the release zip in dist/ (LAMBDA=1: also the Lambda label worker's zip)
 	Deploy/build_bundle.sh $(if $(LAMBDA),--lambda) dist
