@@ -198,3 +198,35 @@ def test_on_a_confidence_tie_the_specific_label_comes_first(conn):
     photo_data.set_labels(conn, photo.id, labels, model="m")
     names = [label.name for label in photo_data.get_photo(conn, photo.id).labels]
     assert names == ["Sofa", "Cat", "Pet", "Animal"]
+
+
+def test_deleting_one_photo_leaves_the_others_labels_and_search_terms(conn):
+    alice = add_user(conn)
+    gone, kept = add_photo(conn, alice, 1, description="sunset"), add_photo(conn, alice, 2)
+    photo_data.set_labels(conn, gone.id, [PhotoLabel("Sky", 90)], model="m")
+    photo_data.set_labels(conn, kept.id, [PhotoLabel("Cat", 90, ("Animal",))], model="m")
+    photo_data.delete_photo(conn, gone.id)
+    assert [lb.name for lb in photo_data.get_photo(conn, kept.id).labels] == ["Cat"]
+    found = photo_data.list_photos(conn, alice.id, query_terms=("animal",))
+    assert [p.id for p in found] == [kept.id]
+
+
+def test_removing_one_label_hides_only_that_label(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    labels = [PhotoLabel("Cat", 90, ("Animal",)), PhotoLabel("Sofa", 70)]
+    photo_data.set_labels(conn, photo.id, labels, model="m")
+    assert photo_data.remove_label(conn, photo.id, "Sofa") is True
+    assert [lb.name for lb in photo_data.get_photo(conn, photo.id).labels] == ["Cat"]
+    assert photo_data.remove_label(conn, photo.id, "Sofa") is False  # already removed
+    search = photo_data.list_photos(conn, alice.id, query_terms=("cat",))
+    assert [p.id for p in search] == [photo.id]
+
+
+def test_local_and_cognito_users_with_the_same_name_are_never_confused(conn):
+    # The Cognito account comes first, so a lookup that forgets the provider finds it.
+    cognito = user_data.add_user(conn, provider="cognito", subject="alice", username="alice")
+    local = add_user(conn, "alice")
+    assert user_data.get_local_user(conn, "alice").id == local.id
+    assert user_data.get_user_by_subject(conn, "cognito", "alice").id == cognito.id
+    assert user_data.get_user_by_subject(conn, "local", "alice").id == local.id
