@@ -205,3 +205,14 @@ def test_openapi_describes_exactly_the_api_rules_of_the_app(app, client):
         for path, item in doc["paths"].items()
     }
     assert described == served
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(("name", "status"), [("x" * 100, 200), ("x" * 101, 400), ("   ", 400)])
+def test_a_label_is_1_to_100_characters(api, client, name, status):
+    photo_id = api.post_photos((photo_bytes(), "a.jpg")).get_json()["photos"][0]["id"]
+    url = f"/api/photos/{photo_id}/labels"
+    response = client.post(url, json={"name": name}, headers=api.headers)
+    assert response.status_code == status
+    labels = client.get(f"/api/photos/{photo_id}", headers=api.headers).get_json()["labels"]
+    assert [lb["name"] for lb in labels] == ([name] if status == 200 else [])
