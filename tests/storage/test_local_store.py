@@ -1,6 +1,7 @@
 """LocalStore's verbs beyond the web tests: copy and listing with sizes."""
 
 import io
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -38,3 +39,13 @@ def test_list_objects_gives_sizes_and_times_and_skips_unfinished_saves(store):
 
     assert (listed.key, listed.size) == ("u1/a.jpg", 3) and listed.modified >= before
     assert str(store) == str(store.root)
+
+
+def test_a_url_lives_at_least_as_long_as_url_expires_and_at_most_one_window_more(store):
+    from urllib.parse import parse_qs, urlsplit
+
+    from photogallery.storage.local import URL_WINDOW
+
+    now = time.time()
+    expires = int(parse_qs(urlsplit(store.url("u/1/t.jpg")).query)["e"][0])
+    assert now + store.url_expires <= expires <= now + store.url_expires + URL_WINDOW + 1

@@ -80,3 +80,14 @@ def test_urls_are_stable_within_a_window_so_browsers_can_cache(monkeypatch):
     assert first == again != later
     assert query["X-Amz-Expires"] == [str(3600 + URL_WINDOW)]  # never less than URL_EXPIRES left
     assert query["response-cache-control"] == ["private, max-age=3600"]
+
+
+@pytest.mark.parametrize(
+    ("scheme", "port", "host"),
+    [("http", None, "s3.test"), ("http", 80, "s3.test"), ("http", 443, "s3.test:443"),
+     ("https", 443, "s3.test"), ("https", 80, "s3.test:80"), ("http", 8333, "s3.test:8333")],
+)  # fmt: skip
+def test_the_signed_host_leaves_out_only_the_schemes_default_port(scheme, port, host):
+    from photogallery.storage.presign import _host
+
+    assert _host(scheme, "s3.test", port) == host
