@@ -284,3 +284,26 @@ def upload(user_client):
 def stored_keys(store, prefix: str = "") -> list[str]:
     """Every key in ``store`` under ``prefix``, sorted."""
     return sorted(obj.key for obj in store.list_objects(prefix))
+
+
+def insert_photo_row(conn, owner_id: int, n: int, **values):
+    """A photo row straight into the data layer (its objects need not exist): keys, name and
+    sha256 derived from ``n``; ``values`` override the rest."""
+    from photogallery.data import photos as photo_data
+
+    return photo_data.add_photo(
+        conn,
+        **{
+            "owner_id": owner_id,
+            "original_key": f"u{owner_id}/{n}/original.jpg",
+            "thumbnail_key": f"u{owner_id}/{n}/thumbnail.jpg",
+            "preview_key": f"u{owner_id}/{n}/preview.jpg",
+            "original_filename": f"{n}.jpg",
+            "content_type": "image/jpeg",
+            "byte_size": 100,
+            "width": 10,
+            "height": 10,
+            "sha256": f"{n:064d}",
+            **values,
+        },
+    )

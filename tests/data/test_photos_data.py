@@ -9,6 +9,7 @@ from photogallery.data import photos as photo_data
 from photogallery.data import users as user_data
 from photogallery.data.models import PhotoLabel
 from photogallery.data.schema import photo_labels, photo_terms
+from tests.conftest import insert_photo_row
 
 
 @pytest.fixture
@@ -22,21 +23,8 @@ def add_user(conn, name="alice"):
 
 
 def add_photo(conn, owner, n, created_at=None, description=""):
-    return photo_data.add_photo(
-        conn,
-        owner_id=owner.id,
-        original_key=f"u/{n}/o.jpg",
-        thumbnail_key=f"u/{n}/t.jpg",
-        preview_key=f"u/{n}/p.jpg",
-        original_filename=f"{n}.jpg",
-        content_type="image/jpeg",
-        byte_size=100,
-        width=10,
-        height=10,
-        sha256=f"{n:064d}",
-        description=description,
-        created_at=created_at or datetime(2026, 1, 1) + timedelta(seconds=n),
-    )
+    created_at = created_at or datetime(2026, 1, 1) + timedelta(seconds=n)
+    return insert_photo_row(conn, owner.id, n, description=description, created_at=created_at)
 
 
 TIED = (2, 3, 4, 5)  # these photos share one created_at, between photos 7 and 8

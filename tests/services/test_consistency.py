@@ -5,7 +5,7 @@ import io
 import pytest
 
 from photogallery.data import photos as photo_data
-from tests.conftest import photo_bytes, stored_keys
+from tests.conftest import insert_photo_row, photo_bytes, stored_keys
 
 pytestmark = pytest.mark.parametrize("stack", ["sqlite", "s3"], indirect=True)
 NOW = ["--grace-minutes", "0"]  # judge everything, however new
@@ -96,19 +96,7 @@ def add_rows_without_objects(backends, owner_id: int, count: int) -> None:
     """Photo rows whose objects were never stored: each counts as a lost original."""
     with backends.engine.begin() as conn:
         for n in range(count):
-            photo_data.add_photo(
-                conn,
-                owner_id=owner_id,
-                original_key=f"u{owner_id}/gone{n}/original.jpg",
-                thumbnail_key=f"u{owner_id}/gone{n}/thumbnail.jpg",
-                preview_key=f"u{owner_id}/gone{n}/preview.jpg",
-                original_filename=f"{n}.jpg",
-                content_type="image/jpeg",
-                byte_size=1,
-                width=1,
-                height=1,
-                sha256=f"{n:064d}",
-            )
+            insert_photo_row(conn, owner_id, 1000 + n)
 
 
 def photo_count(backends) -> int:
