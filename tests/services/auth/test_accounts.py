@@ -47,3 +47,15 @@ def test_authenticate_accepts_only_the_right_password(backends):
     assert accounts.authenticate(backends, "tina", "a long password").username == "tina"
     assert accounts.authenticate(backends, "tina", "wrong password") is None
     assert accounts.authenticate(backends, "nobody", "a long password") is None
+
+
+def test_revoking_one_token_leaves_the_persons_other_tokens_working(backends):
+    user = accounts.create_local_user(backends, "tina", "a long password")
+    laptop = accounts.create_api_token(backends, user.id, "laptop")
+    phone = accounts.create_api_token(backends, user.id, "phone")
+    tokens = {t["name"]: t["id"] for t in accounts.list_api_tokens(backends, user.id)}
+    assert list(tokens) == ["phone", "laptop"]  # newest first
+    assert accounts.revoke_api_token(backends, user.id, tokens["laptop"]) is True
+    assert accounts.user_for_token(backends, laptop) is None
+    assert accounts.user_for_token(backends, phone).id == user.id
+    assert accounts.revoke_api_token(backends, user.id, tokens["laptop"]) is False  # gone already
