@@ -9,6 +9,15 @@ def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _json_body(properties: dict, *required: str) -> dict:
+    """A JSON object request body; required when it names required fields."""
+    schema: dict = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    body: dict = {"content": {"application/json": {"schema": schema}}}
+    return {"required": True, **body} if required else body
+
+
 def _errors(*codes: int) -> dict:
     reasons = {
         400: "Invalid input",
@@ -82,21 +91,14 @@ OPENAPI: dict = {
             "post": {
                 "summary": "Create a local account (when sign-up is open)",
                 "security": [],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["username", "password"],
-                                "properties": {
-                                    "username": {"type": "string"},
-                                    "password": {"type": "string", "minLength": 8},
-                                },
-                            }
-                        }
+                "requestBody": _json_body(
+                    {
+                        "username": {"type": "string"},
+                        "password": {"type": "string", "minLength": 8},
                     },
-                },
+                    "username",
+                    "password",
+                ),
                 "responses": {
                     "201": _json(
                         {
@@ -209,20 +211,9 @@ OPENAPI: dict = {
             },
             "patch": {
                 "summary": "Change the description",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["description"],
-                                "properties": {
-                                    "description": {"type": "string", "maxLength": 2000}
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": _json_body(
+                    {"description": {"type": "string", "maxLength": 2000}}, "description"
+                ),
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Photo"}, "The photo"),
                     **_errors(400, 401, 404),
@@ -241,20 +232,9 @@ OPENAPI["paths"]["/api/photos/{photo_id}/labels"] = {
     "parameters": [_PHOTO_ID],
     "post": {
         "summary": "Add the owner's own label (kept through relabeling, searchable)",
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["name"],
-                        "properties": {
-                            "name": {"type": "string", "minLength": 1, "maxLength": 100}
-                        },
-                    }
-                }
-            },
-        },
+        "requestBody": _json_body(
+            {"name": {"type": "string", "minLength": 1, "maxLength": 100}}, "name"
+        ),
         "responses": {
             "200": _json({"$ref": "#/components/schemas/Photo"}, "The photo with the label"),
             **_errors(400, 401, 404),
@@ -277,22 +257,15 @@ _UPLOAD_TOKEN = {"name": "token", "in": "path", "required": True, "schema": {"ty
 OPENAPI["paths"]["/api/uploads"] = {
     "post": {
         "summary": "Start a direct upload: a presigned POST to send one file straight to S3",
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["filename", "size"],
-                        "properties": {
-                            "filename": {"type": "string"},
-                            "content_type": {"type": "string"},
-                            "size": {"type": "integer", "minimum": 1},
-                        },
-                    }
-                }
+        "requestBody": _json_body(
+            {
+                "filename": {"type": "string"},
+                "content_type": {"type": "string"},
+                "size": {"type": "integer", "minimum": 1},
             },
-        },
+            "filename",
+            "size",
+        ),
         "responses": {
             "201": _json(
                 {
@@ -322,16 +295,7 @@ OPENAPI["paths"]["/api/uploads/{token}/complete"] = {
     "parameters": [_UPLOAD_TOKEN],
     "post": {
         "summary": "Check, thumbnail and record the photo sent to S3",
-        "requestBody": {
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"description": {"type": "string", "maxLength": 2000}},
-                    }
-                }
-            }
-        },
+        "requestBody": _json_body({"description": {"type": "string", "maxLength": 2000}}),
         "responses": {
             "201": _json({"$ref": "#/components/schemas/Photo"}, "Stored"),
             **_errors(400, 401, 404, 409, 503),
