@@ -62,6 +62,7 @@ TESTS = [
     "tests/data/test_photos_data.py",
     "tests/data/test_terms.py",
     "tests/services/auth/test_accounts.py",
+    "tests/services/auth/test_cognito_sign_in.py",
     "tests/services/test_consistency.py",
     "tests/services/auth/test_token_verifier.py",
     "tests/services/auth/test_cognito_client.py",
@@ -189,18 +190,53 @@ def location(name: str, diff: str) -> str:
     return f"{path.relative_to(ROOT)}:{start}"
 
 
+LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical"}
+
+
+def log_lines(path: Path) -> set[int]:
+    """Lines of ``path`` inside a ``log.<level>(...)`` call: text that reaches only the log."""
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        func = getattr(node, "func", None)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(func, ast.Attribute)
+            and func.attr in LOG_CALLS
+            and isinstance(func.value, ast.Name)
+            and func.value.id in {"log", "logger"}
+        ):
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
 def report(where: Path, found: dict[str, str], seconds: float | None) -> None:
+    """Survivors with their diffs, then the score over the mutants that a test could kill.
+
+    A survivor that changes only a line of a logging call is equivalent (no behaviour a test
+    should pin changes): it is listed apart and left out of the score, as mutation scores do.
+    """
     checked = {name: status for name, status in found.items() if status != "not checked"}
+    survivors, equivalent = [], []
+    for name in sorted(n for n, status in checked.items() if status not in KILLED):
+        diff = "\n".join(diff_of(where, name).splitlines()[2:])  # past the ---/+++ lines
+        where_in_repo = location(name, diff)
+        path, _, line = where_in_repo.rpartition(":")
+        is_log = int(line) in log_lines(ROOT / path)
+        (equivalent if is_log else survivors).append((name, where_in_repo, diff))
+    print(f"\n{len(survivors)} mutants not killed:\n")
+    for name, where_in_repo, diff in survivors:
+        print(f"{where_in_repo}  {name}  ({found[name]})\n{diff}\n")
+    print(f"{len(equivalent)} equivalent mutants (log text only; not scored):")
+    for name, where_in_repo, _ in equivalent:
+        print(f"  {where_in_repo}  {name}")
+    left_out = {name for name, _, _ in equivalent}
     per_module: dict[str, Counter] = defaultdict(Counter)
     for name, status in checked.items():
+        if name in left_out:
+            continue
         module = name.partition(".x")[0]
         per_module[module]["all"] += 1
         per_module[module]["killed"] += status in KILLED
-    survivors = sorted(name for name, status in checked.items() if status not in KILLED)
-    print(f"\n{len(survivors)} mutants not killed:\n")
-    for name in survivors:
-        diff = "\n".join(diff_of(where, name).splitlines()[2:])  # past the ---/+++ lines
-        print(f"{location(name, diff)}  {name}  ({found[name]})\n{diff}\n")
     print("per module:")
     for module, count in sorted(per_module.items()):
         killed, total = count["killed"], count["all"]
