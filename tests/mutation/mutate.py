@@ -64,6 +64,7 @@ TESTS = [
     "tests/services/auth/test_accounts.py",
     "tests/services/auth/test_cognito_sign_in.py",
     "tests/services/test_consistency.py",
+    "tests/services/test_consistency_guard.py",
     "tests/services/auth/test_token_verifier.py",
     "tests/services/auth/test_cognito_client.py",
     "tests/services/auth/test_cognito_moto.py",
