@@ -8,7 +8,11 @@ each mutant, on the SQLite stack (tests/mutation/sqlite_only.py).
 
 Prints the surviving mutants (file:line and diff) and ends with ``mutation score: N% (K killed
 of M)``. Usage: python tests/mutation/mutate.py [--only GLOB] [--jobs N]
-[--stage DIR [--keep | --report-only]]
+[--stage DIR [--keep | --report-only | --rerun-survivors]]
+
+``--rerun-survivors`` takes the tests as they are now into a kept stage and runs only the mutants
+that survived there: tests were added, so a killed mutant stays killed. It refuses when the
+mutated modules changed since the stage was made (their mutants would be stale).
 """
 
 from __future__ import annotations
@@ -128,6 +132,20 @@ pytest_add_cli_args_test_selection = {json.dumps(TESTS)}
 use_git_change_detection = false
 """
     (where / "pyproject.toml").write_text(pyproject)
+
+
+def refresh_tests(where: Path, paths: list[str]) -> None:
+    """The repository's tests into a kept stage, if the mutated modules are unchanged."""
+    changed = [
+        path
+        for path in paths
+        if (PACKAGE / path).read_bytes() != (where / "photogallery" / path).read_bytes()
+    ]
+    if changed:
+        sys.exit(f"changed since {where} was staged: {', '.join(changed)}; run afresh")
+    junk = shutil.ignore_patterns("__pycache__", "node_modules", "instance", "*.pyc")
+    for tests in (where / "tests", where / "mutants" / "tests"):
+        shutil.copytree(ROOT / "tests", tests, ignore=junk, dirs_exist_ok=True)
 
 
 def mutmut(where: Path, *args: str) -> None:
@@ -262,23 +280,33 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the staging folder")
     parser.add_argument("--report-only", action="store_true", help="report a kept --stage again")
     parser.add_argument(
+        "--rerun-survivors", action="store_true", help="today's tests on a kept --stage's survivors"
+    )
+    parser.add_argument(
         "--only", default="*", help="files under photogallery/ to mutate, a glob: 'services/*'"
     )
     args = parser.parse_args()
-    if args.report_only and not args.stage:
-        parser.error("--report-only needs the --stage of an earlier run")
+    if (args.report_only or args.rerun_survivors) and not args.stage:
+        parser.error("--report-only and --rerun-survivors need the --stage of an earlier run")
     where = args.stage or Path(tempfile.mkdtemp(prefix="photogallery-mutation-"))
     paths = [path for path in TARGETS if fnmatch(path, args.only)]
     globs = mutant_globs(paths)
     started = time.monotonic()
-    if not args.report_only:
+    if args.rerun_survivors:
+        refresh_tests(where, paths)
+        found = statuses(where, paths, globs)
+        survivors = [n for n, status in found.items() if status not in KILLED | {"not checked"}]
+        print(f"rerunning {len(survivors)} survivors with today's tests")
+        if survivors:
+            mutmut(where, "run", "--max-children", str(args.jobs), *survivors)
+    elif not args.report_only:
         stage(where, paths)
         mutmut(where, "run", "--max-children", str(args.jobs), *globs)
     seconds = None if args.report_only else time.monotonic() - started
     try:
         report(where, statuses(where, paths, globs), seconds)
     finally:
-        if not (args.keep or args.report_only):
+        if not (args.keep or args.report_only or args.rerun_survivors):
             shutil.rmtree(where, ignore_errors=True)
 
 
