@@ -305,3 +305,32 @@ def test_finding_by_content_hash_is_per_owner(conn):
     assert photo_data.find_by_sha256(conn, alice.id, photo.sha256).id == photo.id
     assert photo_data.find_by_sha256(conn, bob.id, photo.sha256) is None
     assert photo_data.find_by_sha256(conn, alice.id, "0" * 64) is None
+
+
+def test_delete_removes_labels_and_terms_even_where_foreign_keys_are_off(backends):
+    """An operator's sqlite3 shell or a MySQL session may run without cascades."""
+    off, on = (
+        ("PRAGMA foreign_keys=OFF", "PRAGMA foreign_keys=ON")
+        if backends.engine.url.get_backend_name() == "sqlite"
+        else ("SET foreign_key_checks=0", "SET foreign_key_checks=1")
+    )
+    with backends.engine.connect() as conn:
+        conn.exec_driver_sql(off)
+        conn.commit()
+        try:
+            with conn.begin():
+                alice = add_user(conn)
+                gone = add_photo(conn, alice, 1, description="sunset")
+                kept = add_photo(conn, alice, 2, description="sky")
+                for photo in (gone, kept):
+                    photo_data.set_labels(conn, photo.id, [PhotoLabel("Sky", 90)], model="m")
+                photo_data.delete_photo(conn, gone.id)
+                left = {
+                    table.name: conn.execute(select(table.c.photo_id).distinct()).scalars().all()
+                    for table in (photo_labels, photo_terms)
+                }
+        finally:
+            conn.exec_driver_sql(on)
+            conn.commit()
+
+    assert left == {"photo_labels": [kept.id], "photo_terms": [kept.id]}

@@ -143,6 +143,7 @@ def test_a_pending_login_can_be_taken_once(backends):
     assert refused.value.reason == (
         "This sign-in response was already used or has expired. Please sign in again."
     )
+    assert str(refused.value) == refused.value.reason  # what a log or traceback shows
 
 
 def test_a_pending_login_lives_ten_minutes(backends):
