@@ -30,7 +30,7 @@ def where(store: Store) -> str:
     "--fix",
     is_flag=True,
     help="Remove objects no photo uses and those of deleted photos, delete photos whose "
-    "original is lost, remake lost thumbnails and previews.",
+    "original is lost, remake lost thumbnails and previews, discard unfinished writes.",
 )
 @click.option("--force", is_flag=True, help="With --fix: go ahead even if over half would go.")
 @click.option(
@@ -38,11 +38,11 @@ def where(store: Store) -> str:
     type=click.IntRange(min=0),
     default=int(consistency.DEFAULT_GRACE.total_seconds() // 60),
     show_default=True,
-    help="Leave objects and photos younger than this alone (uploads in progress).",
+    help="Leave objects, photos and writes younger than this alone (uploads in progress).",
 )
 def storage_check(fix: bool, force: bool, grace_minutes: int) -> None:
-    """Report objects without photo rows, photo rows without objects and objects of deleted
-    photos (exit 1 if any)."""
+    """Report objects without photo rows, photo rows without objects, objects of deleted
+    photos and unfinished writes (exit 1 if any)."""
     backends = get_backends()
     with _storage_errors():
         report = consistency.check_storage(backends, grace=timedelta(minutes=grace_minutes))
@@ -79,14 +79,22 @@ def _print_findings(report: consistency.Report, grace_minutes: int) -> None:
         click.echo(
             f"  photo {photo.id} of user {photo.owner_id} ({what}): {' '.join(missing.keys)}"
         )
-    if report.recent_unused:
+    if report.unfinished:
+        click.echo(f"unfinished writes a crash left: {len(report.unfinished)}")
+        for write in report.unfinished:
+            click.echo(f"  {write.key} (started {write.started:%Y-%m-%d %H:%M} UTC)")
+    recent = len(report.recent_unused) + report.recent_unfinished
+    if recent:
         click.echo(
-            f"left alone, younger than {grace_minutes} minutes: {len(report.recent_unused)} objects"
+            f"left alone, younger than {grace_minutes} minutes: {len(report.recent_unused)} "
+            f"objects, {report.recent_unfinished} unfinished writes"
         )
 
 
 def _print_fixes(report: consistency.Report) -> None:
     click.echo(f"removed {len(report.removed_objects)} objects")
+    if report.discarded_writes:
+        click.echo(f"discarded {len(report.discarded_writes)} unfinished writes")
     deleted = ", ".join(map(str, report.deleted_photos)) or "none"
     click.echo(f"deleted {len(report.deleted_photos)} photos whose original was lost: {deleted}")
     repaired = ", ".join(map(str, report.repaired_photos)) or "none"

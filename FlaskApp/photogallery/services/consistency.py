@@ -1,4 +1,6 @@
-"""Bucket and database agree: find (and fix) objects without rows and rows without objects.
+"""Bucket and database agree: find (and fix) objects without rows and rows without objects,
+objects of deleted photos the store refused to remove, and writes a crash left unfinished
+(temp files on disk, multipart uploads on S3).
 
 Fixing is conservative. Objects and rows younger than a grace period are not judged (an upload
 stores its objects before it commits its row, and a direct upload waits in ``incoming/`` until
@@ -25,7 +27,7 @@ from ..data import pending_deletions as pending_data
 from ..data import photo_files
 from ..data import photos as photo_data
 from ..data.photo_files import PhotoFiles
-from ..storage.base import StorageError, StoredObject, download
+from ..storage.base import StorageError, StoredObject, UnfinishedWrite, download
 from . import deletions
 
 log = logging.getLogger(__name__)
@@ -57,15 +59,18 @@ class Report:
     orphans: list[str] = field(default_factory=list)  # objects no row uses, past the grace
     pending: list[str] = field(default_factory=list)  # of deleted photos, the sweep's to remove
     recent_unused: list[str] = field(default_factory=list)  # within the grace: left alone
+    unfinished: list[UnfinishedWrite] = field(default_factory=list)  # crashed saves, past grace
+    recent_unfinished: int = 0  # saves in progress, or too recent to judge
     missing: list[MissingObjects] = field(default_factory=list)
     removed_objects: list[str] = field(default_factory=list)
+    discarded_writes: list[str] = field(default_factory=list)
     deleted_photos: list[int] = field(default_factory=list)
     repaired_photos: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what a fix could not do
 
     @property
     def consistent(self) -> bool:
-        return not (self.orphans or self.missing or self.pending)
+        return not (self.orphans or self.missing or self.pending or self.unfinished)
 
 
 def check_storage(
@@ -88,6 +93,11 @@ def check_storage(
     report.pending = sorted(pending & stored.keys())
     for key in sorted(stored.keys() - used - pending):
         (report.orphans if stored[key].modified <= cutoff else report.recent_unused).append(key)
+    for write in backends.store.list_unfinished():
+        if write.started <= cutoff:
+            report.unfinished.append(write)
+        else:
+            report.recent_unfinished += 1
     return report
 
 
@@ -106,6 +116,7 @@ def fix_storage(backends: Backends, report: Report, *, force: bool = False) -> R
         else:
             _remake_renditions(backends, missing, report)
     _remove_orphans(backends, report.orphans, report)
+    _discard_unfinished(backends, report)
     return report
 
 
@@ -138,6 +149,17 @@ def _remove_orphans(backends: Backends, keys: list[str], report: Report) -> None
             continue
         report.removed_objects.append(key)
         log.info("removed orphan object %s", key)
+
+
+def _discard_unfinished(backends: Backends, report: Report) -> None:
+    for write in report.unfinished:
+        try:
+            backends.store.discard_unfinished(write)
+        except StorageError as exc:
+            report.problems.append(f"could not discard the unfinished write {write.key}: {exc}")
+            continue
+        report.discarded_writes.append(write.key)
+        log.info("discarded the unfinished write %s from %s", write.key, write.started)
 
 
 def _delete_row(backends: Backends, missing: MissingObjects, report: Report) -> None:
