@@ -139,12 +139,14 @@ def test_uwsgi_logs_paths_without_query_strings(tmp_path):
 
 
 @pytest.mark.parametrize("ini", ["Deploy/uwsgi.ini", "Deploy/elasticbeanstalk/bundle/uwsgi.ini"])
-def test_every_uwsgi_ini_logs_paths_not_request_uris(ini):
+def test_every_uwsgi_ini_logs_paths_not_request_uris_and_sweeps_deletions(ini):
     # The EB one has no nginx of ours in front and logs every request.
     lines = (ROOT / ini).read_text().splitlines()
     (log_format,) = [line for line in lines if line.startswith("log-format")]
     assert "%(var.PATH_INFO)" in log_format and "%(uri)" not in log_format
     assert "ignore-write-errors = true" in lines  # "... during GET <uri>" lines
+    (cron,) = [line for line in lines if line.startswith("unique-cron")]
+    assert cron.endswith("application.py storage sweep")  # deletions storage refused, retried
 
 
 def test_uwsgi_runs_the_deletion_sweep_with_the_app_it_serves(tmp_path):
