@@ -275,3 +275,44 @@ def test_a_row_or_object_exactly_as_old_as_the_grace_is_judged(backends, two_pho
     assert stray in at_the_edge.orphans and len(at_the_edge.missing) == 1
     assert stray in just_before.recent_unused and just_before.missing == []
     assert modified.tzinfo is not None and datetime.now(UTC) >= modified
+
+
+def leave_unfinished_write(backends, request) -> str:
+    """What a save killed midway leaves: a temp file beside a photo, or a multipart upload."""
+    store = backends.store
+    if hasattr(store, "root"):
+        folder = next((store.root / "u1").iterdir())
+        (folder / ".upload-k1ll3d").write_bytes(b"half a photo")
+        return f"u1/{folder.name}/.upload-k1ll3d"
+    s3 = request.getfixturevalue("s3_admin")
+    s3.create_multipart_upload(Bucket=store.bucket, Key=f"{store.prefix}u1/big/original.jpg")
+    return "u1/big/original.jpg"
+
+
+def test_unfinished_writes_are_reported_and_fix_discards_them(
+    runner, backends, two_photos, request
+):
+    key = leave_unfinished_write(backends, request)
+
+    found = check(runner)
+    fixed = check(runner, "--fix")
+
+    assert found.exit_code == 1
+    assert f"unfinished writes a crash left: 1\n  {key} (started " in found.output
+    assert fixed.exit_code == 0, fixed.output
+    assert "discarded 1 unfinished writes" in fixed.output
+    assert list(backends.store.list_unfinished()) == []
+    assert len(stored_keys(backends.store)) == 6  # the photos' objects stay
+    assert "agree" in check(runner).output
+
+
+def test_a_write_in_progress_is_left_alone_during_the_grace_period(
+    runner, backends, two_photos, request
+):
+    leave_unfinished_write(backends, request)
+
+    result = runner.invoke(args=["storage", "check", "--fix"])
+
+    assert result.exit_code == 0, result.output
+    assert "younger than 180 minutes: 0 objects, 1 unfinished writes" in result.output
+    assert len(list(backends.store.list_unfinished())) == 1
