@@ -51,6 +51,22 @@ def test_a_url_lives_at_least_as_long_as_url_expires_and_at_most_one_window_more
     assert now + store.url_expires <= expires <= now + store.url_expires + URL_WINDOW + 1
 
 
+def test_a_url_is_good_through_its_expiry_second_and_not_after(store, monkeypatch):
+    from urllib.parse import parse_qs, urlsplit
+
+    from photogallery.storage import local
+
+    query = parse_qs(urlsplit(store.url("u/1/t.jpg", download_name="cat.jpg")).query)
+    expires, signature = query["e"][0], query["s"][0]
+
+    def valid_at(now: float) -> bool:
+        monkeypatch.setattr(local.time, "time", lambda: now)
+        return store.verify("u/1/t.jpg", expires, signature, "cat.jpg")
+
+    assert valid_at(int(expires)) and valid_at(int(expires) - 0.5)
+    assert not valid_at(int(expires) + 0.001)
+
+
 def test_a_save_killed_midway_leaves_a_temp_file_that_is_listed_and_discarded(store):
     import os
     import signal

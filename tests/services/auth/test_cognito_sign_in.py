@@ -416,10 +416,39 @@ def test_a_long_username_and_email_are_cut_to_their_columns(backends):
 def test_a_username_taken_by_another_subject_falls_back_to_the_subject(backends):
     first = upsert(backends, **{"cognito:username": "carol"})
     with backends.engine.begin() as conn:
-        second = sign_in._upsert_user(conn, {"sub": "sub-2", "cognito:username": "carol"})
+        second = sign_in._upsert_user(
+            conn, {"sub": "sub-2", "cognito:username": "carol", "email": "c2@example.com"}
+        )
 
     assert (first.username, second.username) == ("carol", "sub-2")
-    assert first.id != second.id
+    assert first.id != second.id and second.email == "c2@example.com"
+
+
+def test_a_returning_person_is_found_without_trying_to_add_them_again(backends, monkeypatch):
+    first = upsert(backends, **{"cognito:username": "dora"})
+
+    def add_user(*args, **kwargs):
+        raise AssertionError("a returning person was added again")
+
+    monkeypatch.setattr(user_data, "add_user", add_user)
+
+    assert upsert(backends, **{"cognito:username": "dora"}).id == first.id
+
+
+def test_the_same_person_signing_in_twice_at_once_gets_one_account(backends, monkeypatch):
+    first = upsert(backends, **{"cognito:username": "dora", "email": "d@example.com"})
+    lookup, looked_up = user_data.get_user_by_subject, []
+
+    def racing_lookup(conn, provider, subject):
+        # The other request's row is committed between this lookup and the insert.
+        looked_up.append((provider, subject))
+        return None if len(looked_up) == 1 else lookup(conn, provider, subject)
+
+    monkeypatch.setattr(user_data, "get_user_by_subject", racing_lookup)
+
+    again = upsert(backends, **{"cognito:username": "dora", "email": "d@example.com"})
+
+    assert again.id == first.id and looked_up == [("cognito", "sub-1")] * 2
 
 
 def test_signing_in_again_updates_a_changed_profile_only(backends):
@@ -475,6 +504,15 @@ def test_a_token_sealed_by_an_earlier_release_still_opens(backends):
     assert sign_in.unseal(backends, SEALED_EARLIER) == "refresh-token-from-an-earlier-release"
 
 
-def test_epoch_seconds_become_naive_utc(backends):
-    assert sign_in._from_epoch(0) == datetime(1970, 1, 1)
-    assert sign_in._from_epoch("86400") == datetime(1970, 1, 2)
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_epoch_seconds_become_naive_utc_whatever_the_servers_time_zone(monkeypatch, zone):
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert sign_in._from_epoch(0) == datetime(1970, 1, 1)
+        assert sign_in._from_epoch("86400") == datetime(1970, 1, 2)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

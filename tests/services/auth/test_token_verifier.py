@@ -97,7 +97,8 @@ def test_access_token_without_client_id_is_refused(oidc_provider, verifier_for):
     claims = oidc_provider.access_token_claims()
     del claims["client_id"]
 
-    with pytest.raises(TokenInvalid, match="another app client"):
+    # The reason is shown to the person ("The sign-in could not be verified: <reason>.").
+    with pytest.raises(TokenInvalid, match=r"^it was issued to another app client \(client_id\)$"):
         verifier_for(KeySet(oidc_provider.public_jwk)).verify_access_token(
             oidc_provider.mint(claims)
         )
