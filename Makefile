@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app FlaskApp/application.py
 
-.PHONY: run uwsgi test lint format bench load mutate bundle deploy-check clean
+.PHONY: run uwsgi test lint audit format bench load mutate bundle deploy-check clean
 
 run: $(VENV)/.run-installed  ## set up what is missing, migrate, serve on 127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
@@ -26,6 +26,9 @@ test: $(VENV)/.dev-installed tests/oidc/node_modules  ## every test; leaves no s
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+audit: $(VENV)/.dev-installed  ## pip-audit over requirements.txt's pins and what they pull in
+	$(BIN)/python .ci/audit_requirements.py requirements.txt
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .

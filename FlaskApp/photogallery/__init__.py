@@ -73,6 +73,8 @@ def configure_logging(settings: Settings) -> None:
     werkzeug_log = logging.getLogger("werkzeug")
     if not sys.stderr.isatty() and not any(isinstance(f, PlainText) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(PlainText())
+    if not any(isinstance(f, PathOnly) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(PathOnly())
 
 
 class PlainText(logging.Filter):
@@ -82,6 +84,20 @@ class PlainText(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg, record.args = self.ANSI.sub("", record.getMessage()), None
+        return True
+
+
+class PathOnly(logging.Filter):
+    """The dev server logs request lines: keep their paths, drop query strings, which can hold
+    a signed /media URL (``e=``, ``s=``) or a sign-in's ``code`` and ``state`` (uWSGI and
+    nginx log paths only too: Deploy/uwsgi.ini, Deploy/nginx/photos.conf)."""
+
+    QUERY = re.compile(r"\?[^\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg, record.args = self.QUERY.sub("", message), None
         return True
 
 

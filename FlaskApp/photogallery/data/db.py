@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import weakref
 from datetime import UTC, datetime
 
@@ -27,6 +28,8 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if parsed.database and parsed.database != ":memory:":
+            _watch_file(engine, SqliteFile(os.path.abspath(parsed.database)))
         return engine
     return create_engine(
         url,
@@ -47,11 +50,54 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+class SqliteFile:
+    """The file an engine's first connection opened. Removed or replaced under a running app,
+    it is no longer where writes go (open connections keep writing to the unlinked file, which
+    vanishes with the process), so every use of the engine fails instead of answering 201."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None  # (device, inode)
+
+    def opened(self, _dbapi_conn, _record) -> None:
+        if self.identity is None:
+            self.identity = self._stat()
+
+    def verify(self, *_args) -> None:
+        """Raise DatabaseError when the path no longer leads to the file first opened."""
+        if self.identity is None:
+            return
+        current = self._stat()
+        if current is None:
+            raise DatabaseError(
+                f"database file {self.path} is gone (removed while the app runs): restore it "
+                "and restart the app; what is written now would be lost"
+            )
+        if current != self.identity:
+            raise DatabaseError(
+                f"database file {self.path} was replaced while the app runs: restart the app"
+            )
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return info.st_dev, info.st_ino
+
+
+def _watch_file(engine: Engine, file: SqliteFile) -> None:
+    event.listen(engine, "connect", file.opened)
+    event.listen(engine, "checkout", file.verify)  # one stat per checkout, microseconds
+
+
 def check(engine: Engine) -> None:
     """Raise DatabaseError unless the database answers and its schema is current (for /ready)."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
+    except DatabaseError:
+        raise
     except Exception as exc:  # any driver error means "not ready"
         raise DatabaseError(f"database unreachable: {type(exc).__name__}") from exc
     if engine not in _current_schema:

@@ -159,11 +159,27 @@ oauth_sessions = Table(
     **MYSQL,
 )
 
+# Objects of deleted photos the store has not confirmed gone (it failed during the delete):
+# `flask storage sweep` retries them until they are. Written in the delete's transaction.
+pending_deletions = Table(
+    "pending_deletions",
+    metadata,
+    Column("object_key", String(255), primary_key=True),
+    Column("photo_id", Id, nullable=False),  # no foreign key: that row is gone; for the logs
+    Column("created_at", Timestamp, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String(500)),
+    Column("tried_at", Timestamp),
+    Index(None, "created_at"),  # the sweep takes the oldest first
+    **MYSQL,
+)
+
 __all__ = [
     "api_tokens",
     "metadata",
     "oauth_logins",
     "oauth_sessions",
+    "pending_deletions",
     "photo_labels",
     "photo_terms",
     "photos",

@@ -159,8 +159,10 @@ def patch_photo(photo_id: int):
 @signed_in
 def delete_photo(photo_id: int):
     """Delete a photo and every stored copy of it."""
-    gallery.delete_photo(get_backends(), current_user.id, photo_id)
-    return "", 204
+    if gallery.delete_photo(get_backends(), current_user.id, photo_id):
+        return "", 204
+    # Accepted: the photo is gone from the gallery, its stored files follow when storage is back.
+    return jsonify(message=gallery.FILES_PENDING), 202
 
 
 @bp.post("/photos/<int:photo_id>/labels")

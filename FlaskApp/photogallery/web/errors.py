@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..context import get_backends
+from ..data.db import DatabaseError
 from ..services.errors import ServiceError
 from ..storage.base import StorageError
 
@@ -61,8 +62,10 @@ def register(app) -> None:
         return answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
 
     @app.errorhandler(DBAPIError)
+    @app.errorhandler(DatabaseError)
     def database_down(exc):
-        log.error("database error: %s", type(exc.orig).__name__ if exc.orig else exc)
+        orig = getattr(exc, "orig", None)  # DatabaseError (data/db.py) is ours: no driver error
+        log.error("database error: %s", type(orig).__name__ if orig else exc)
         # The page's header shows the signed-in person, whom Flask-Login would load again from
         # the database that just failed (a bare 500): this answer shows as to a visitor.
         current_app.login_manager._update_request_context_with_user()

@@ -221,7 +221,14 @@ OPENAPI: dict = {
             },
             "delete": {
                 "summary": "Delete the photo, its labels and every stored object",
-                "responses": {"204": {"description": "Deleted"}, **_errors(401, 404)},
+                "responses": {
+                    "204": {"description": "Deleted, with every stored object"},
+                    "202": _json(
+                        {"type": "object", "properties": {"message": {"type": "string"}}},
+                        "Deleted; storage failed, so its objects are removed by a later sweep",
+                    ),
+                    **_errors(401, 404),
+                },
             },
         },
     },

@@ -189,3 +189,66 @@ def test_symmetric_and_non_signing_keys_in_the_jwks_are_ignored(oidc_provider, v
 
     with pytest.raises(TokenInvalid, match="does not publish"):
         verifier.verify_id_token(oidc_provider.mint(oidc_provider.id_token_claims()))
+
+
+def test_an_unknown_kid_refetches_only_once_the_interval_has_passed(oidc_provider, verifier_for):
+    clock = FakeClock()
+    keyset = KeySet(oidc_provider.public_jwk)
+    verifier = verifier_for(keyset, clock)
+    verifier.verify_id_token(oidc_provider.mint(oidc_provider.id_token_claims()))
+    unknown = oidc_provider.mint(oidc_provider.id_token_claims(), headers={"kid": "unknown"})
+
+    clock.now += JWKS_MIN_REFETCH - 1
+    with pytest.raises(TokenInvalid):
+        verifier.verify_id_token(unknown)
+    assert keyset.calls == 1
+    clock.now += 1
+    with pytest.raises(TokenInvalid):
+        verifier.verify_id_token(unknown)
+    assert keyset.calls == 2
+
+
+def test_the_key_set_is_fresh_for_an_hour_then_reread(oidc_provider, verifier_for):
+    clock = FakeClock()
+    keyset = KeySet(oidc_provider.public_jwk)
+    verifier = verifier_for(keyset, clock)
+    token = oidc_provider.mint(oidc_provider.id_token_claims())
+    verifier.verify_id_token(token)
+
+    clock.now += JWKS_MAX_AGE
+    verifier.verify_id_token(token)
+    assert keyset.calls == 1
+    clock.now += 1
+    verifier.verify_id_token(token)
+    assert keyset.calls == 2 and verifier.jwks.fetches == 2
+
+
+def test_a_failed_refetch_waits_the_interval_before_asking_again(oidc_provider, verifier_for):
+    clock = FakeClock()
+    keyset = KeySet(oidc_provider.public_jwk)
+    verifier = verifier_for(keyset, clock)
+    token = oidc_provider.mint(oidc_provider.id_token_claims())
+    verifier.verify_id_token(token)
+    keyset.down = True
+    clock.now += JWKS_MAX_AGE + 1
+    verifier.verify_id_token(token)  # the reread fails; the known key still serves
+    unknown = oidc_provider.mint(oidc_provider.id_token_claims(), headers={"kid": "unknown"})
+
+    clock.now += JWKS_MIN_REFETCH - 1
+    with pytest.raises(TokenInvalid):
+        verifier.verify_id_token(unknown)
+
+    assert keyset.calls == 2  # the outage is not hammered
+    assert verifier.verify_id_token(token)
+
+
+def test_keys_without_use_are_signing_keys_and_malformed_entries_are_skipped(
+    oidc_provider, verifier_for
+):
+    no_use = {k: v for k, v in oidc_provider.public_jwk.items() if k != "use"}
+    junk = ["not-a-key", {"kty": "RSA"}, {"kid": "", "kty": "RSA"}]
+    verifier = verifier_for(KeySet(*junk, no_use))
+
+    claims = verifier.verify_id_token(oidc_provider.mint(oidc_provider.id_token_claims()))
+
+    assert claims["sub"] == oidc_provider.users["alice"].sub

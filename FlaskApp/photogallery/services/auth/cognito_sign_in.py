@@ -146,18 +146,26 @@ def _refresh(backends: Backends, found: oauth_data.OAuthSession) -> bool:
     client = client_of(backends)
     refresh_token = unseal(backends, found.refresh_token)
     if refresh_token is None:
-        return _end(backends, found, "no usable refresh token")
+        log.info("session of user %s ended: no usable refresh token", found.user_id)
+        return _end(backends, found)
     try:
         tokens = client.refresh(refresh_token)
         claims = client.verifier.verify_access_token(str(tokens["access_token"]))
     except CognitoRefused as exc:
-        return _end(backends, found, f"refresh refused ({exc.error})")
+        log.info("session of user %s ended: refresh refused (%s)", found.user_id, exc.error)
+        return _end(backends, found)
     except TokenInvalid as exc:
-        return _end(backends, found, f"refreshed access token invalid ({exc.reason})")
+        log.info(
+            "session of user %s ended: refreshed token invalid (%s)", found.user_id, exc.reason
+        )
+        return _end(backends, found)
     with backends.engine.begin() as conn:
         user = user_data.get_user(conn, found.user_id)
         if user is None or user.subject != claims["sub"]:
-            return _end(backends, found, "refreshed token is for another user")
+            log.warning(
+                "session of user %s ended: refreshed token is for another user", found.user_id
+            )
+            return _end(backends, found)
         oauth_data.update_session(
             conn,
             found.id,
@@ -168,8 +176,8 @@ def _refresh(backends: Backends, found: oauth_data.OAuthSession) -> bool:
     return True
 
 
-def _end(backends: Backends, found: oauth_data.OAuthSession, why: str) -> bool:
-    log.info("Cognito session of user %s ended: %s", found.user_id, why)
+def _end(backends: Backends, found: oauth_data.OAuthSession) -> bool:
+    """Delete the session (the caller logged why); the person signs in again."""
     with backends.engine.begin() as conn:
         oauth_data.delete_session_by_id(conn, found.id)
     return False
