@@ -15,13 +15,16 @@ from photogallery.services import consistency
 def broken(backends) -> list[str]:
     """What does not add up, one sentence each; empty when the library is whole.
 
-    Every row's objects exist and every object has a row (the consistency check, no grace);
+    Every row's objects exist, every object has a row and no write or deletion is left
+    unfinished (the consistency check, no grace);
     every ``done`` photo has the model's labels, once each; every photo's search terms are
     exactly those of its description and labels; no label or term points at a missing photo.
     """
     report = consistency.check_storage(backends, grace=timedelta(0))
     problems = [f"object without a photo row: {key}" for key in report.orphans]
     problems += [f"photo {m.photo.id} lost {' '.join(m.keys)}" for m in report.missing]
+    problems += [f"object of a deleted photo still stored: {key}" for key in report.pending]
+    problems += [f"unfinished write: {write}" for write in report.unfinished]
     with backends.engine.connect() as conn:
         rows = {row.id: row for row in conn.execute(select(photos))}
         labels = defaultdict(list)
