@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -66,6 +66,9 @@ def register(app) -> None:
     def database_down(exc):
         orig = getattr(exc, "orig", None)  # DatabaseError (data/db.py) is ours: no driver error
         log.error("database error: %s", type(orig).__name__ if orig else exc)
+        # The page's header shows the signed-in person, whom Flask-Login would load again from
+        # the database that just failed (a bare 500): this answer shows as to a visitor.
+        current_app.login_manager._update_request_context_with_user()
         return answer(503, "The photo database is unavailable; try again shortly.")
 
     @app.errorhandler(StorageError)
