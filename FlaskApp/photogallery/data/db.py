@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+MYSQL_DEADLOCK = 1213  # ER_LOCK_DEADLOCK
 
 
 def utcnow() -> datetime:
@@ -45,6 +50,32 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")  # readers never wait for the uploader
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def retry_on_deadlock(engine: Engine, work: Callable[[Connection], T], attempts: int = 3) -> T:
+    """Run ``work`` in a transaction, again if MySQL chose it as a deadlock's victim (as it may
+    when several requests first insert the same key at once); the loser's changes were rolled
+    back, so running it again is what MySQL's message asks for."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if attempt == attempts or getattr(exc.orig, "errno", None) != MYSQL_DEADLOCK:
+                raise
+            log.info("deadlock on attempt %d of %s; trying again", attempt, work.__name__)
+    raise AssertionError("unreachable")
+
+
+def sweep(engine: Engine, delete: Callable[[Connection, datetime], int], before: datetime) -> None:
+    """Run a housekeeping delete of rows older than ``before``, in a transaction of its own and
+    best effort: should it fail (a lock timeout, say), the tidying gives way, never the request
+    that asked for it; the next call tidies."""
+    try:
+        with engine.begin() as conn:
+            delete(conn, before)
+    except DBAPIError as exc:
+        log.warning("housekeeping %s postponed: %s", delete.__name__, exc.orig or exc)
 
 
 def check(engine: Engine) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .db import utcnow
@@ -13,7 +14,14 @@ from .schema import api_tokens, users
 
 
 class UsernameTaken(Exception):
-    """Another account of the same provider already has that username."""
+    """Another account of the same provider already has that username (in any letter case)."""
+
+
+def username_key(username: str) -> str:
+    """How usernames compare: NFKC-casefolded, so "Alice", "ALICE" and "Alice" typed with a
+    full-width A are one name.
+    (Migration 0003 has a frozen copy: change both, with a migration, or never.)"""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
 
 
 def _user(row) -> User | None:
@@ -34,6 +42,7 @@ def add_user(
         provider=provider,
         subject=subject,
         username=username,
+        username_key=username_key(username),
         email=email,
         display_name=display_name,
         password_hash=password_hash,
@@ -57,7 +66,16 @@ def get_user_by_subject(conn: Connection, provider: str, subject: str) -> User |
 
 
 def get_local_user(conn: Connection, username: str) -> User | None:
-    query = select(users).where(users.c.provider == "local", users.c.username == username)
+    """The local account named ``username`` in any letter case; an exact match comes first, so an
+    account that migration 0003 left without a key is still found by its exact name."""
+    exact = users.c.username == username
+    query = (
+        select(users)
+        .where(users.c.provider == "local")
+        .where(or_(exact, users.c.username_key == username_key(username)))
+        .order_by(case((exact, 0), else_=1))
+        .limit(1)
+    )
     return _user(conn.execute(query).first())
 
 

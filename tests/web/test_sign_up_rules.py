@@ -1,0 +1,56 @@
+"""Sign-up everywhere (the page, POST /api/users, `flask users create`): usernames are one
+account whatever their letter case."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from photogallery.data.schema import users
+from tests.conftest import Auth
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(params=["sqlite"])
+def stack(request):
+    """Accounts are rows: SQLite here (tests/data covers MySQL's collation and index)."""
+    return request.param
+
+
+def user_count(backends) -> int:
+    with backends.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(users)).scalar()
+
+
+def test_a_username_in_another_letter_case_is_taken(client, backends):
+    assert Auth(client).signup("Alice").status_code == 302
+    client.post("/logout")
+
+    page = Auth(client).signup("ALICE", "another good passphrase")
+    api = client.post("/api/users", json={"username": "aLiCe", "password": PASSWORD})
+    cli = client.application.test_cli_runner().invoke(
+        args=["users", "create", "alice"], env={"PHOTOS_NEW_PASSWORD": PASSWORD}
+    )
+
+    assert page.status_code == 400 and b"is taken" in page.data
+    assert api.status_code == 409 and "is taken" in api.get_json()["error"]
+    assert cli.exit_code == 1 and "is taken" in cli.output
+    assert user_count(backends) == 1
+
+
+def test_sign_in_works_in_any_letter_case_and_keeps_the_chosen_spelling(client, backends):
+    Auth(client).signup("Alice")
+    client.post("/logout")
+
+    assert Auth(client).login("aLICE").status_code == 302
+    assert b"Alice" in client.get("/").data
+    assert client.post("/api/tokens", auth=("ALICE", PASSWORD)).status_code == 201
+    cli = client.application.test_cli_runner().invoke(args=["tokens", "create", "alice"])
+    assert cli.exit_code == 0 and cli.output.startswith("pg_")
+    assert (
+        client.post("/api/users", json={"username": "Bob", "password": PASSWORD}).get_json()[
+            "username"
+        ]
+        == "Bob"
+    )
