@@ -409,7 +409,8 @@ def test_api_refuses_id_tokens_other_clients_and_expired_access_tokens(cognito_a
 def test_personal_api_tokens_still_work_alongside_cognito(make_app, oidc_provider):
     app = make_app(AUTH="local,cognito", **oidc_provider.cognito_env())
     client = app.test_client()
-    client.post("/signup", data={"username": "carol", "password": "x" * 12, "password2": "x" * 12})
+    password = "correct horse battery"
+    client.post("/signup", data={"username": "carol", "password": password, "password2": password})
     page = client.post("/settings", data={"name": "script"}).data
     token = re.search(rb"(pg_[\w-]+)", page).group(1).decode()
 

@@ -8,6 +8,8 @@ import pytest
 from photogallery.data import photos as photo_data
 from tests.conftest import photo_bytes
 
+PASSWORD = "correct horse battery"
+
 
 @pytest.fixture
 def csrf_client(app):
@@ -20,13 +22,13 @@ def token_from(page: bytes) -> str:
 
 
 def test_a_form_post_without_the_token_is_refused_clearly(csrf_client):
-    response = csrf_client.post("/signup", data={"username": "a", "password": "x" * 10})
+    response = csrf_client.post("/signup", data={"username": "a", "password": PASSWORD})
     assert response.status_code == 400 and b"reload the page" in response.data
 
 
 def test_forms_work_with_the_token(csrf_client):
     token = token_from(csrf_client.get("/signup").data)
-    data = {"username": "alice", "password": "x" * 10, "password2": "x" * 10, "csrf_token": token}
+    data = {"username": "alice", "password": PASSWORD, "password2": PASSWORD, "csrf_token": token}
     assert csrf_client.post("/signup", data=data).status_code == 302
 
 
@@ -36,8 +38,8 @@ def test_cookie_api_calls_need_the_csrf_header_but_bearer_calls_do_not(csrf_clie
         "/signup",
         data={
             "username": "alice",
-            "password": "x" * 10,
-            "password2": "x" * 10,
+            "password": PASSWORD,
+            "password2": PASSWORD,
             "csrf_token": token,
         },
     )
@@ -62,8 +64,8 @@ def test_a_stale_token_on_the_api_says_so_for_scripts_to_refresh_it(csrf_client)
         "/signup",
         data={
             "username": "alice",
-            "password": "x" * 10,
-            "password2": "x" * 10,
+            "password": PASSWORD,
+            "password2": PASSWORD,
             "csrf_token": token,
         },
     )
@@ -77,7 +79,7 @@ def test_a_stale_token_on_the_api_says_so_for_scripts_to_refresh_it(csrf_client)
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 def test_photo_forms_without_the_token_are_refused_and_change_nothing(csrf_client, backends):
     token = token_from(csrf_client.get("/signup").data)
-    password = {"password": "x" * 10, "password2": "x" * 10}
+    password = {"password": PASSWORD, "password2": PASSWORD}
     csrf_client.post("/signup", data={"username": "alice", **password, "csrf_token": token})
     token = token_from(csrf_client.get("/upload").data)
     data = {"file": (io.BytesIO(photo_bytes()), "a.jpg"), "description": "mine"}

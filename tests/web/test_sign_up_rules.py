@@ -1,5 +1,5 @@
-"""Sign-up everywhere (the page, POST /api/users, `flask users create`): usernames are one
-account whatever their letter case."""
+"""Sign-up everywhere (the page, POST /api/users, `flask users create`): common and trivial
+passwords are refused saying why, and usernames are one account whatever their letter case."""
 
 from __future__ import annotations
 
@@ -7,9 +7,17 @@ import pytest
 from sqlalchemy import func, select
 
 from photogallery.data.schema import users
+from photogallery.services.auth import accounts
 from tests.conftest import Auth
 
 PASSWORD = "correct horse battery"
+WEAK = [
+    ("password", "most common passwords"),
+    ("12345678", "12345678"),
+    (" " * 8, "only spaces"),
+    ("alice1987", "contains the username"),
+    ("x" * 300, "at most 256 characters"),
+]
 
 
 @pytest.fixture(params=["sqlite"])
@@ -21,6 +29,43 @@ def stack(request):
 def user_count(backends) -> int:
     with backends.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(users)).scalar()
+
+
+@pytest.mark.parametrize(("password", "reason"), WEAK)
+def test_signup_page_refuses_weak_passwords_naming_why(client, backends, password, reason):
+    response = Auth(client).signup("alice", password)
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Could not create the account" in page and reason in page
+    assert user_count(backends) == 0
+
+
+@pytest.mark.parametrize(("password", "reason"), WEAK)
+def test_api_refuses_weak_passwords_with_400_naming_why(client, backends, password, reason):
+    response = client.post("/api/users", json={"username": "alice", "password": password})
+
+    assert response.status_code == 400 and reason in response.get_json()["error"]
+    assert user_count(backends) == 0
+
+
+def test_a_megabyte_password_is_a_400_without_hashing_it(client, backends, monkeypatch):
+    hashed = []
+    monkeypatch.setattr(accounts, "generate_password_hash", lambda p: hashed.append(p) or "x")
+
+    response = client.post("/api/users", json={"username": "alice", "password": "y" * 1_000_000})
+
+    assert response.status_code == 400 and "at most 256" in response.get_json()["error"]
+    assert hashed == [] and user_count(backends) == 0
+
+
+def test_cli_users_create_refuses_common_passwords(runner, backends):
+    result = runner.invoke(
+        args=["users", "create", "carol"], env={"PHOTOS_NEW_PASSWORD": "iloveyou"}
+    )
+
+    assert result.exit_code == 1 and "most common passwords" in result.output
+    assert "Traceback" not in result.output and user_count(backends) == 0
 
 
 def test_a_username_in_another_letter_case_is_taken(client, backends):

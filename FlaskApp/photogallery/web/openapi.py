@@ -94,7 +94,7 @@ OPENAPI: dict = {
                 "requestBody": _json_body(
                     {
                         "username": {"type": "string"},
-                        "password": {"type": "string", "minLength": 8},
+                        "password": {"type": "string", "minLength": 8, "maxLength": 256},
                     },
                     "username",
                     "password",

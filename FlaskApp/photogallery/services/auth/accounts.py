@@ -15,9 +15,9 @@ from ...data import users as user_data
 from ...data.db import utcnow
 from ...data.models import User
 from ..errors import InvalidInput, SignupClosed, UsernameTaken
+from . import passwords
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
-MIN_PASSWORD = 8
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "pg_"  # noqa: S105 - a marker, not a secret
 
@@ -32,8 +32,7 @@ def create_local_user(
         raise InvalidInput(
             "a username is 3 to 150 letters, digits or . _ @ + - (starting with a letter or digit)"
         )
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+    passwords.check_new_password(password or "", username)
     with backends.engine.begin() as conn:
         try:
             return user_data.add_user(
