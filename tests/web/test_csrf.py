@@ -6,6 +6,7 @@ import re
 import pytest
 
 from photogallery.data import photos as photo_data
+from photogallery.data import users as user_data
 from tests.conftest import photo_bytes
 
 PASSWORD = "correct horse battery"
@@ -100,3 +101,52 @@ def test_photo_forms_without_the_token_are_refused_and_change_nothing(csrf_clien
     with backends.engine.connect() as conn:
         photo = photo_data.get_photo(conn, photo_id)
     assert photo.description == "mine" and [lb.name for lb in photo.labels] == ["Grandma"]
+
+
+def signed_in_with_a_token(client, username: str) -> str:
+    """Sign ``client`` up as ``username`` (CSRF off) and return a personal API token of theirs."""
+    password = "correct horse battery"
+    form = {"username": username, "password": password, "password2": password}
+    assert client.post("/signup", data=form).status_code == 302
+    return client.post("/api/tokens", auth=(username, password)).get_json()["token"]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "authorization", ["Bearer not-a-token", "Bearer pg_forged", "Basic YTpi", "Bearer", "Digest x"]
+)
+def test_a_bad_authorization_header_is_401_even_with_a_valid_session_cookie(
+    client, backends, authorization
+):
+    signed_in_with_a_token(client, "alice")
+    client.application.config["WTF_CSRF_ENABLED"] = True
+    headers = {"Authorization": authorization}
+    files = {"file": (io.BytesIO(photo_bytes()), "a.jpg")}
+
+    upload = client.post("/api/photos", data=files, headers=headers)
+    listing = client.get("/api/photos", headers=headers)
+    page = client.get("/", headers=headers)
+
+    assert upload.status_code == 401 and "sign in first" in upload.get_json()["error"]
+    assert listing.status_code == 401
+    assert page.status_code == 302 and page.headers["Location"].startswith("/login")
+    with backends.engine.connect() as conn:
+        assert photo_data.list_photo_ids(conn) == []
+    assert client.get("/api/photos").status_code == 200  # the cookie alone still works
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_valid_bearer_token_decides_who_calls_whatever_the_cookie_says(client, backends):
+    signed_in_with_a_token(client, "alice")
+    bob = signed_in_with_a_token(client.application.test_client(), "bob")
+    client.application.config["WTF_CSRF_ENABLED"] = True
+    files = {"file": (io.BytesIO(photo_bytes()), "a.jpg")}
+
+    response = client.post("/api/photos", data=files, headers={"Authorization": f"Bearer {bob}"})
+
+    assert response.status_code == 201  # signed in by the token: no CSRF token needed
+    with backends.engine.connect() as conn:
+        [photo_id] = photo_data.list_photo_ids(conn)
+        owner = photo_data.get_photo(conn, photo_id).owner_id
+        assert owner == user_data.get_local_user(conn, "bob").id
+    assert client.get("/api/photos").get_json()["photos"] == []  # alice's cookie: none of hers

@@ -50,6 +50,10 @@ class CurrentUser(UserMixin):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> CurrentUser | None:
+    if "Authorization" in request.headers:
+        # Credentials named in the request are the only ones used: a bad bearer token with a
+        # good cookie is a 401, never the cookie's person (and never a CSRF-free cookie call).
+        return None
     user = accounts.get_user(get_backends(), int(user_id)) if user_id.isdigit() else None
     return CurrentUser(user) if user else None
 

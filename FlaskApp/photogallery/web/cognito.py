@@ -84,8 +84,8 @@ def failed(message: str, status: int = 400):
 def keep_cognito_session_fresh():
     """Refresh an expiring access token; if Cognito says no, sign out and ask to sign in again."""
     handle = session.get(COGNITO_SESSION)
-    if not handle or request.endpoint in NOT_REFRESHED:
-        return None
+    if not handle or request.endpoint in NOT_REFRESHED or "Authorization" in request.headers:
+        return None  # (a request with credentials of its own does not use the cookie at all)
     if request.blueprint in NOT_REFRESHED_BLUEPRINTS:
         return None
     if cognito_sign_in.keep_session_fresh(get_backends(), handle):
