@@ -13,6 +13,7 @@ from ..services import gallery
 from ..services.auth import accounts
 from .csrf import csrf
 from .openapi import OPENAPI
+from .safety import client_address
 from .upload import add_uploaded_files
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -96,7 +97,7 @@ def create_token():
     """A personal API token for the local account in the HTTP Basic credentials."""
     auth = request.authorization
     user = (
-        accounts.authenticate(get_backends(), auth.username or "", auth.password or "")
+        accounts.sign_in(get_backends(), auth.username or "", auth.password or "", client_address())
         if auth and auth.type == "basic"
         else None
     )

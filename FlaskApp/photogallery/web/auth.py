@@ -24,8 +24,8 @@ from flask_login import (
 from ..context import get_backends
 from ..data.models import User
 from ..services.auth import accounts, cognito_sign_in
-from ..services.errors import InvalidInput
-from .safety import external_url, safe_next
+from ..services.errors import InvalidInput, TooManyAttempts
+from .safety import client_address, external_url, safe_next
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -89,9 +89,16 @@ def login():
     if "local" not in settings.auth:
         return redirect(url_for("cognito.login", next=request.args.get("next")))
     if request.method == "POST":
-        user = accounts.authenticate(
-            get_backends(), request.form.get("username", ""), request.form.get("password", "")
-        )
+        try:
+            user = accounts.sign_in(
+                get_backends(),
+                request.form.get("username", ""),
+                request.form.get("password", ""),
+                client_address(),
+            )
+        except TooManyAttempts as exc:
+            flash(f"Sign-in is paused: {exc}.", "error")
+            return render_template("login.html"), exc.status, exc.headers()
         if user:
             start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for("gallery.index"))

@@ -26,6 +26,7 @@ def _errors(*codes: int) -> dict:
         404: "No such photo",
         409: "Conflict (duplicate)",
         413: "Too large",
+        429: "Too many failed sign-ins (see Retry-After)",
         503: "A service is unavailable",
     }
     return {str(c): _json(_ERROR, reasons[c]) for c in codes}
@@ -127,7 +128,7 @@ OPENAPI: dict = {
                         },
                         "The token, shown once",
                     ),
-                    **_errors(401),
+                    **_errors(401, 429),
                 },
             }
         },

@@ -15,7 +15,7 @@ from ...data import users as user_data
 from ...data.db import utcnow
 from ...data.models import User
 from ..errors import InvalidInput, SignupClosed, UsernameTaken
-from . import passwords
+from . import passwords, sign_in_throttle
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -45,6 +45,19 @@ def create_local_user(
             )
         except user_data.UsernameTaken:
             raise UsernameTaken(f"the username {username} is taken") from None
+
+
+def sign_in(backends: Backends, username: str, password: str, address: str) -> User | None:
+    """``authenticate``, throttled per name and per client ``address`` (sign_in_throttle.py):
+    TooManyAttempts while a key waits, without looking at the password at all."""
+    keys = sign_in_throttle.keys_for(backends, username, address)
+    sign_in_throttle.refuse_if_locked(backends, keys)
+    user = authenticate(backends, username, password)
+    if user is None:
+        sign_in_throttle.record_failure(backends, keys)
+    else:
+        sign_in_throttle.record_success(backends, keys)
+    return user
 
 
 def authenticate(backends: Backends, username: str, password: str) -> User | None:
