@@ -220,6 +220,20 @@ def test_without_proxies_a_forwarded_address_is_not_believed(client, alice):
     assert login(client, PASSWORD).status_code == 429
 
 
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_wrong_current_password_on_the_settings_page_counts_too(client, alice):
+    assert login(client, PASSWORD).status_code == 302
+    for n in range(5):
+        form = {"current_password": f"g{n}", "new_password": "new passphrase here"}
+        client.post("/settings/password", data=form, environ_base=GUESSER)
+
+    form = {"current_password": PASSWORD, "new_password": "new passphrase here"}
+    response = client.post("/settings/password", data=form, environ_base=GUESSER)
+
+    assert response.status_code == 429 and "Retry-After" in response.headers
+    assert b"too many failed sign-ins" in response.data
+
+
 def test_failures_sent_at_once_to_two_instances_are_all_counted(make_app, caplog):
     limits = {"SIGN_IN_MAX_FAILURES": "1000", "SIGN_IN_MAX_FAILURES_PER_ADDRESS": "1000"}
     apps = [make_app(**limits) for _ in range(2)]

@@ -7,13 +7,12 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_login import logout_user
 
 from ..context import get_backends
 from ..services.auth import cognito_sign_in
 from ..services.auth.cognito_client import CognitoUnavailable
 from ..services.auth.cognito_sign_in import SignInFailed
-from .auth import COGNITO_SESSION, start_session
+from .auth import COGNITO_SESSION, end_session, start_session
 from .errors import answer
 from .safety import external_url, safe_next
 
@@ -90,8 +89,7 @@ def keep_cognito_session_fresh():
         return None
     if cognito_sign_in.keep_session_fresh(get_backends(), handle):
         return None
-    logout_user()
-    session.clear()
+    end_session()
     return session_expired()
 
 

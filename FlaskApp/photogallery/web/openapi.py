@@ -304,3 +304,11 @@ OPENAPI["paths"]["/api/uploads/{token}/complete"] = {
         },
     },
 }
+
+# Sign out everywhere (web/sessions_api.py).
+OPENAPI["paths"]["/api/sessions"] = {
+    "delete": {
+        "summary": "End every browser session of the caller (API tokens stay until revoked)",
+        "responses": {"204": {"description": "Every session ended"}, **_errors(401)},
+    }
+}

@@ -15,7 +15,7 @@ from ...data import users as user_data
 from ...data.db import utcnow
 from ...data.models import User
 from ..errors import InvalidInput, SignupClosed, UsernameTaken
-from . import passwords, sign_in_throttle
+from . import passwords, sessions, sign_in_throttle
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -57,6 +57,21 @@ def sign_in(backends: Backends, username: str, password: str, address: str) -> U
         sign_in_throttle.record_failure(backends, keys)
     else:
         sign_in_throttle.record_success(backends, keys)
+    return user
+
+
+def change_password(backends: Backends, user_id: int, current: str, new: str, address: str) -> User:
+    """Set a new password after checking the current one (throttled like a sign-in), and end
+    every session of the person: whoever had the old password is out."""
+    user = get_user(backends, user_id)
+    if user is None or user.provider != "local" or not user.password_hash:
+        raise InvalidInput("this account has no password here; it signs in with Cognito")
+    if sign_in(backends, user.username, current, address) is None:
+        raise InvalidInput("the current password is not right")
+    passwords.check_new_password(new, user.username)
+    with backends.engine.begin() as conn:
+        user_data.update_user(conn, user.id, password_hash=generate_password_hash(new))
+    sessions.close_all_sessions(backends, user.id)
     return user
 
 
