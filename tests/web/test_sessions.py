@@ -30,6 +30,13 @@ def signed_up(app, username: str = "alice"):
     return client
 
 
+def another_browser(app, username: str = "alice"):
+    """A new test client of ``app`` where ``username`` signs in too."""
+    client = app.test_client()
+    assert Auth(client).login(username, PASSWORD).status_code == 302
+    return client
+
+
 def replay(app, cookie: str):
     """Another browser holding a copy of a session cookie."""
     client = app.test_client()
@@ -66,8 +73,7 @@ def test_a_cookie_copied_before_logout_signs_nobody_in_afterwards(app):
 
 def test_logout_ends_only_that_browsers_session(app):
     laptop = signed_up(app)
-    phone = app.test_client()
-    assert Auth(phone).login("alice", PASSWORD).status_code == 302
+    phone = another_browser(app)
     bob = signed_up(app, "bob")
 
     laptop.post("/logout")
@@ -87,8 +93,7 @@ def test_a_cookie_naming_a_user_id_the_old_way_signs_nobody_in(app):
 
 def test_password_change_ends_every_other_session_and_keeps_this_browser(app):
     laptop = signed_up(app)
-    phone = app.test_client()
-    Auth(phone).login("alice", PASSWORD)
+    phone = another_browser(app)
     copied = laptop.get_cookie("session").value
     bob = signed_up(app, "bob")
 
@@ -115,8 +120,7 @@ def test_password_change_ends_every_other_session_and_keeps_this_browser(app):
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 def test_a_refused_password_change_changes_nothing_and_ends_nothing(app):
     laptop = signed_up(app)
-    phone = app.test_client()
-    Auth(phone).login("alice", PASSWORD)
+    phone = another_browser(app)
     with app.extensions["photogallery"].engine.connect() as conn:
         stored = conn.execute(select(users.c.password_hash)).scalar()
     attempts = [
@@ -140,8 +144,7 @@ def test_a_refused_password_change_changes_nothing_and_ends_nothing(app):
 
 def test_sign_out_everywhere_ends_every_session_of_the_person_only(app):
     laptop = signed_up(app)
-    phone = app.test_client()
-    Auth(phone).login("alice", PASSWORD)
+    phone = another_browser(app)
     copied = phone.get_cookie("session").value
     bob = signed_up(app, "bob")
     token = laptop.post("/settings", data={"name": "backup"})

@@ -8,7 +8,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -65,6 +75,21 @@ def retry_on_deadlock(engine: Engine, work: Callable[[Connection], T], attempts:
                 raise
             log.info("deadlock on attempt %d of %s; trying again", attempt, work.__name__)
     raise AssertionError("unreachable")
+
+
+def delete_older(
+    conn: Connection, key: Column, stamp: Column, before: datetime, limit: int = 100
+) -> int:
+    """Delete up to ``limit`` rows whose ``stamp`` is before ``before``: found by a plain read,
+    deleted one primary ``key`` at a time. A delete ranging over the time index would lock index
+    entries before rows, the opposite order of an insert or update, and deadlock with them on
+    MySQL whenever requests write at once."""
+    found = select(key).where(stamp < before).limit(limit)
+    keys = [{"old_key": value} for value in conn.execute(found).scalars()]
+    if not keys:
+        return 0
+    old = delete(key.table).where(key == bindparam("old_key"), stamp < before)
+    return conn.execute(old, keys).rowcount
 
 
 def sweep(engine: Engine, delete: Callable[[Connection, datetime], int], before: datetime) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import Connection, case, delete, func, or_, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .db import delete_older
 from .schema import sign_in_failures as failures_table
 
 
@@ -54,16 +55,7 @@ def clear(conn: Connection, key_hashes: Collection[str]) -> None:
     conn.execute(delete(failures_table).where(failures_table.c.key_hash.in_(key_hashes)))
 
 
-def delete_quiet_since(conn: Connection, before: datetime, limit: int = 100) -> int:
-    """Forget keys with no failure since ``before`` (their locks have ended by then).
-
-    Found by a plain read, deleted one primary key at a time: a delete that ranges over the time
-    index locks index entries before rows, the opposite order of add_failure, and deadlocks with
-    it on MySQL whenever sign-ins fail at once."""
+def delete_quiet_since(conn: Connection, before: datetime) -> int:
+    """Forget keys with no failure since ``before`` (their locks have ended by then)."""
     t = failures_table
-    quiet = select(t.c.key_hash).where(t.c.last_failure_at < before).limit(limit)
-    keys = [{"quiet_key": key} for key in conn.execute(quiet).scalars()]
-    if not keys:
-        return 0
-    stale = delete(t).where(t.c.key_hash == bindparam("quiet_key"), t.c.last_failure_at < before)
-    return conn.execute(stale, keys).rowcount
+    return delete_older(conn, t.c.key_hash, t.c.last_failure_at, before)

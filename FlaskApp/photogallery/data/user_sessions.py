@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from .db import utcnow
+from .db import delete_older, utcnow
 from .models import User
 from .schema import user_sessions, users
+from .users import user_and
 
 
 def add_session(conn: Connection, user_id: int, handle_hash: str) -> None:
@@ -27,12 +28,7 @@ def get_session_user(conn: Connection, handle_hash: str) -> tuple[User, datetime
         .join(user_sessions)
         .where(user_sessions.c.handle_hash == handle_hash)
     )
-    row = conn.execute(query).first()
-    if row is None:
-        return None
-    values = dict(row._mapping)
-    last_seen = values.pop("session_last_seen_at")
-    return User(**values), last_seen
+    return user_and(conn.execute(query).first(), "session_last_seen_at")
 
 
 def touch_session(conn: Connection, handle_hash: str, *, unless_since: datetime) -> None:
@@ -54,13 +50,5 @@ def delete_user_sessions(conn: Connection, user_id: int) -> int:
     return conn.execute(delete(user_sessions).where(user_sessions.c.user_id == user_id)).rowcount
 
 
-def delete_sessions_unused_since(conn: Connection, before: datetime, limit: int = 100) -> int:
-    """End sessions unused since ``before``: found by a plain read, deleted one primary key at a
-    time (a delete ranging over the time index deadlocks with concurrent sign-ins on MySQL)."""
-    t = user_sessions
-    unused = select(t.c.id).where(t.c.last_seen_at < before).limit(limit)
-    ids = [{"unused_id": session_id} for session_id in conn.execute(unused).scalars()]
-    if not ids:
-        return 0
-    stale = delete(t).where(t.c.id == bindparam("unused_id"), t.c.last_seen_at < before)
-    return conn.execute(stale, ids).rowcount
+def delete_sessions_unused_since(conn: Connection, before: datetime) -> int:
+    return delete_older(conn, user_sessions.c.id, user_sessions.c.last_seen_at, before)

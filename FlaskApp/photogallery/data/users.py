@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -99,12 +100,16 @@ def get_user_by_token(conn: Connection, token_hash: str) -> tuple[User, datetime
         .join(api_tokens)
         .where(api_tokens.c.token_hash == token_hash)
     )
-    row = conn.execute(query).first()
+    return user_and(conn.execute(query).first(), "token_last_used_at")
+
+
+def user_and(row, extra: str) -> tuple[User, Any] | None:
+    """A row of ``users`` plus one more column (named ``extra``) as (User, that value)."""
     if row is None:
         return None
     values = dict(row._mapping)
-    last_used = values.pop("token_last_used_at")
-    return User(**values), last_used
+    value = values.pop(extra)
+    return User(**values), value
 
 
 def touch_token(conn: Connection, token_hash: str, *, unless_since: datetime) -> None:
