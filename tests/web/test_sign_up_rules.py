@@ -11,6 +11,7 @@ from photogallery.services.auth import accounts
 from tests.conftest import Auth
 
 PASSWORD = "correct horse battery"
+pytestmark = pytest.mark.usefixtures("cheap_password_hashes")
 WEAK = [
     ("password", "most common passwords"),
     ("12345678", "12345678"),
