@@ -233,6 +233,21 @@ def auth(client):
 
 
 @pytest.fixture
+def cheap_password_hashes(monkeypatch):
+    """One-round hashes, for tests that sign in many times to prove something else (throttling,
+    sessions): a real hash costs 0.1-0.3 s each."""
+    from werkzeug.security import generate_password_hash
+
+    from photogallery.services.auth import accounts
+
+    def cheap(password: str) -> str:
+        return generate_password_hash(password, method="pbkdf2:sha256:1")
+
+    monkeypatch.setattr(accounts, "generate_password_hash", cheap)
+    monkeypatch.setattr(accounts, "_dummy_hash", lambda: cheap("not-a-real-password"))
+
+
+@pytest.fixture
 def user_client(client, auth):
     """A client signed in as alice."""
     assert auth.signup().status_code == 302

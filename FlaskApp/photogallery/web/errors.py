@@ -55,7 +55,8 @@ def register(app) -> None:
     def refused(exc: ServiceError):
         # Not found, invalid input, a taken username, a duplicate photo: each error class
         # carries its status; the message is for the person.
-        return answer(exc.status, str(exc), **exc.details())
+        response, status = answer(exc.status, str(exc), **exc.details())
+        return response, status, exc.headers()
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
