@@ -98,3 +98,24 @@ def test_photo_forms_without_the_token_are_refused_and_change_nothing(csrf_clien
     with backends.engine.connect() as conn:
         photo = photo_data.get_photo(conn, photo_id)
     assert photo.description == "mine" and [lb.name for lb in photo.labels] == ["Grandma"]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_api_writes_by_nobody_are_401_not_a_csrf_refusal(csrf_client, app):
+    """With CSRF on, an API change sent without any credentials asks for them (401)."""
+    public = {"api.create_user", "api.create_token"}  # they answer for their own credentials
+    writes = [
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and rule.endpoint not in public
+        for method in rule.methods - {"GET", "HEAD", "OPTIONS"}
+    ]
+    assert len(writes) >= 6
+    csrf_client.get("/login")  # a session cookie of nobody in particular
+    for method, rule in writes:
+        path = rule.replace("<int:photo_id>", "1").replace("<path:name>", "x")
+        response = csrf_client.open(path.replace("<token>", "x"), method=method, json={})
+        assert response.status_code == 401, (method, rule)
+        assert "sign in" in response.get_json()["error"]
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert csrf_client.post("/api/tokens").status_code == 401
