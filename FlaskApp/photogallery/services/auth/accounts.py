@@ -20,6 +20,7 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
 MIN_PASSWORD = 8
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "pg_"  # noqa: S105 - a marker, not a secret
+MAX_TOKEN_NAME = 100
 
 
 def create_local_user(
@@ -73,7 +74,7 @@ def get_user(backends: Backends, user_id: int) -> User | None:
 def create_api_token(backends: Backends, user_id: int, name: str = "API token") -> str:
     """A new personal token; only its hash is kept, so it is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    name = (name or "").strip()[:100] or "API token"
+    name = (name or "").strip()[:MAX_TOKEN_NAME] or "API token"
     with backends.engine.begin() as conn:
         user_data.add_token(conn, user_id, _hash(token), name)
     return token
