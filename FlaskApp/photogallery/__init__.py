@@ -14,7 +14,19 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, context
 from .settings import ConfigError, Settings, load_settings
-from .web import api, auth, cognito, direct_upload, errors, gallery, headers, health, media, upload
+from .web import (
+    api,
+    auth,
+    cognito,
+    direct_upload,
+    errors,
+    gallery,
+    headers,
+    health,
+    ids,
+    media,
+    upload,
+)
 from .web.csrf import csrf
 
 __all__ = ["ConfigError", "create_app"]
@@ -27,6 +39,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     configure(app, settings)
     configure_logging(settings)
     context.init_app(app, settings)
+    ids.register(app)
     register_extensions(app)
     register_blueprints(app)
     errors.register(app)

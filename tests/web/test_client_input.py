@@ -1,0 +1,165 @@
+"""Whatever a client puts in a URL, a query string or a form is a 4xx that says why, never a 500.
+
+JSON bodies have their own corpus in test_hostile_json.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import time
+
+import pytest
+
+from photogallery.services import gallery, uploads
+from photogallery.services.auth import accounts
+from tests.conftest import Auth, photo_bytes
+
+PASSWORD = "correct horse battery"
+# Past the largest id the database holds (BIGINT): just past it, far past, and 5,000 digits.
+HUGE_IDS = [str(2**63), str(2**64), str(10**30), "9" * 5000]
+
+
+@pytest.fixture
+def alice(app, backends):
+    """alice signed in through the pages, with one photo and a personal API token."""
+    client = app.test_client()
+    assert Auth(client).signup("alice", PASSWORD).status_code == 302
+    user = accounts.authenticate(backends, "alice", PASSWORD)
+    photo = uploads.add_photo(backends, user.id, io.BytesIO(photo_bytes()), "cat.jpg", "mine")
+    token = accounts.create_api_token(backends, user.id, "laptop")
+    return client, user, photo, {"Authorization": f"Bearer {token}"}
+
+
+def int_rules(app) -> list[tuple[str, str]]:
+    """(method, rule) of every rule with an integer in its path, from app.url_map."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if "<int:" in rule.rule:
+            found += [(m, rule.rule) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return found
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("huge", HUGE_IDS, ids=lambda n: f"{len(n)}digits")
+def test_an_id_past_the_database_range_is_404_on_every_route(app, alice, backends, huge):
+    client, user, photo, bearer = alice
+    rules = int_rules(app)
+    assert len(rules) >= 10  # the photo routes were found
+    for method, rule in rules:
+        path = re.sub(r"<int:\w+>", huge, rule).replace("<path:name>", "Cat")
+        headers = bearer if rule.startswith("/api/") else {}
+        response = client.open(path, method=method, headers=headers, data={"name": "x"})
+        assert response.status_code == 404, (method, rule, response.status_code)
+    assert gallery.get_photo(backends, user.id, photo.id).description == "mine"
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_the_largest_ids_are_simply_not_found(alice):
+    client, _user, _photo, bearer = alice
+    for huge in ("9" * 18, str(2**63 - 1)):  # the longest id a URL takes; the database's largest
+        assert client.get(f"/api/photos/{huge}", headers=bearer).status_code == 404
+        assert client.get(f"/photos/{huge}").status_code == 404
+        patched = client.patch(f"/api/photos/{huge}", json={"description": "x"}, headers=bearer)
+        assert patched.status_code == 404
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("stack", ["sqlite", "mysql"], indirect=True)
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        _cursor(f"2026-01-01T00:00:00|{2**63}"),
+        _cursor(f"2026-01-01T00:00:00|{10**30}"),
+        _cursor(f"2026-01-01T00:00:00|-{2**63 + 1}"),
+        _cursor("2026-01-01T00:00:00|" + "9" * 5000),
+        _cursor("99999-01-01T00:00:00|1"),
+        "%%%",
+        "x" * 5000,
+    ],
+    ids=["2^63", "10^30", "-2^63-1", "5000digits", "year99999", "notbase64", "long"],
+)
+def test_a_cursor_out_of_range_is_400_naming_the_cursor(alice, cursor):
+    client, _user, _photo, bearer = alice
+    api = client.get("/api/photos", query_string={"cursor": cursor}, headers=bearer)
+    assert api.status_code == 400 and "cursor" in api.get_json()["error"]
+    page = client.get("/", query_string={"cursor": cursor}, follow_redirects=True)
+    assert page.status_code == 200 and b"cursor is not valid" in page.data
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("limit", "words"),
+    [
+        ("abc", "limit must be an integer"),
+        ("1e3", "limit must be an integer"),
+        ("2.5", "limit must be an integer"),
+        ("", "limit must be an integer"),
+        (" 5", "limit must be an integer"),
+        ("9" * 5000, "limit must be at most 500"),
+        ("501", "limit must be at most 500"),
+        ("0", "limit must be at least 1"),
+        ("-1", "limit must be at least 1"),
+    ],
+)
+def test_a_limit_that_is_not_1_to_500_is_400_naming_limit(alice, limit, words):
+    client, _user, _photo, bearer = alice
+    response = client.get("/api/photos", query_string={"limit": limit}, headers=bearer)
+    assert response.status_code == 400 and words in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_limits_of_1_and_500_are_accepted(alice):
+    client, _user, photo, bearer = alice
+    for limit in ("1", "500", "007"):
+        response = client.get("/api/photos", query_string={"limit": limit}, headers=bearer)
+        assert response.status_code == 200
+        assert [p["id"] for p in response.get_json()["photos"]] == [photo.id]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("expires", ["9" * 5000, "9" * 20, "-1", "1e9", "", "\u00b2", "\u0661"])
+def test_a_media_url_with_a_malformed_expiry_is_refused_without_an_error(alice, backends, expires):
+    client, _user, photo, _bearer = alice
+    key = photo.thumbnail_key
+    valid = int(time.time()) + 600
+    signature = backends.store.signature(key, valid, "")
+    response = client.get(f"/media/{key}?e={expires}&s={signature}")
+    assert response.status_code == 403
+    assert client.get(f"/media/{key}?e={valid}&s={signature}").status_code == 200
+
+
+# Revoking a token from the settings page.
+
+
+def _tokens(backends, user_id):
+    return [(t["id"], t["name"]) for t in accounts.list_api_tokens(backends, user_id)]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("token_id", ["999", str(2**63), str(2**64), "9" * 5000, "abc", ""])
+def test_revoking_a_token_that_does_not_exist_says_so_and_changes_nothing(
+    alice, backends, token_id
+):
+    client, user, _photo, _bearer = alice
+    before = _tokens(backends, user.id)
+    response = client.post("/settings", data={"action": "revoke", "id": token_id})
+    assert response.status_code == 302
+    page = client.get("/settings").get_data(as_text=True)
+    assert "Token revoked." not in page and "was not found" in page
+    assert _tokens(backends, user.id) == before
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_revoking_an_existing_token_says_revoked(alice, backends):
+    client, user, _photo, bearer = alice
+    [(token_id, _name)] = _tokens(backends, user.id)
+    client.post("/settings", data={"action": "revoke", "id": str(token_id)})
+    assert "Token revoked." in client.get("/settings").get_data(as_text=True)
+    assert _tokens(backends, user.id) == []
+    fresh = client.application.test_client()  # bearer only: no session cookie
+    assert fresh.get("/api/photos", headers=bearer).status_code == 401
