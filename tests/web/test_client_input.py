@@ -14,7 +14,7 @@ import pytest
 
 from photogallery.services import gallery, uploads
 from photogallery.services.auth import accounts
-from tests.conftest import Auth, photo_bytes
+from tests.conftest import Auth, photo_bytes, stored_keys
 
 PASSWORD = "correct horse battery"
 # Past the largest id the database holds (BIGINT): just past it, far past, and 5,000 digits.
@@ -163,3 +163,78 @@ def test_revoking_an_existing_token_says_revoked(alice, backends):
     assert _tokens(backends, user.id) == []
     fresh = client.application.test_client()  # bearer only: no session cookie
     assert fresh.get("/api/photos", headers=bearer).status_code == 401
+
+
+# Form limits: the message says which limit was passed.
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_huge_description_is_refused_naming_the_description(alice, backends):
+    client, user, photo, bearer = alice
+    before = stored_keys(backends.store)
+    data = {"file": (io.BytesIO(photo_bytes(seed=5)), "b.jpg"), "description": "d" * 600_000}
+    for url, headers in (("/api/photos", bearer), ("/upload", {})):
+        response = client.post(url, data=data, headers=headers, content_type="multipart/form-data")
+        assert response.status_code == 413, url
+        text = response.get_data(as_text=True)
+        assert "description" in text and "2000 characters" in text, url
+        assert "MB" not in text, url
+        data["file"] = (io.BytesIO(photo_bytes(seed=5)), "b.jpg")
+    assert stored_keys(backends.store) == before
+    assert [p.id for p in gallery.list_photos(backends, user.id).photos] == [photo.id]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_huge_form_field_is_refused_naming_the_field(alice):
+    client, _user, _photo, bearer = alice
+    data = {"file": (io.BytesIO(photo_bytes(seed=5)), "b.jpg"), "note": "n" * 600_000}
+    response = client.post(
+        "/api/photos", data=data, headers=bearer, content_type="multipart/form-data"
+    )
+    assert response.status_code == 413
+    assert "'note'" in response.get_json()["error"] and "MB" not in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"x" * 600_000
+        + b'\r\n--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nv\r\n--b--\r\n',
+        b'--b\r\nContent-Disposition: form-data; name="a"\r\nX: ' + b"y" * 600_000 + b"\r\n\r\n",
+        b"--b\r\nContent-Disposition: form-data\r\n\r\n" + b"v" * 600_000 + b"\r\n--b--\r\n",
+    ],
+    ids=["preamble", "part headers", "unnamed field"],
+)
+def test_a_huge_unnamed_part_of_a_form_is_refused_saying_so(alice, body):
+    client, _user, _photo, bearer = alice
+    response = client.post(
+        "/api/photos", data=body, headers=bearer, content_type="multipart/form-data; boundary=b"
+    )
+    assert response.status_code == 413
+    assert response.get_json()["error"] == (
+        "A part of the form is larger than the 500 kB allowed for text."
+    )
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_too_many_form_parts_are_refused_saying_so(alice, backends):
+    client, user, photo, bearer = alice
+    data = {f"f{i}": "x" for i in range(1001)}
+    data["file"] = (io.BytesIO(photo_bytes(seed=5)), "b.jpg")
+    response = client.post(
+        "/api/photos", data=data, headers=bearer, content_type="multipart/form-data"
+    )
+    assert response.status_code == 413
+    error = response.get_json()["error"]
+    assert "too many parts" in error and "1000" in error and "MB" not in error
+    assert [p.id for p in gallery.list_photos(backends, user.id).photos] == [photo.id]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_body_over_the_upload_limit_still_names_the_mb_limit(make_app):
+    client = make_app(MAX_UPLOAD_MB="1").test_client()
+    Auth(client).signup("bob", PASSWORD)
+    data = {"file": (io.BytesIO(b"x" * (2 * 1024 * 1024)), "big.jpg")}
+    response = client.post("/api/photos", data=data, content_type="multipart/form-data")
+    assert response.status_code == 413 and "1 MB" in response.get_json()["error"]

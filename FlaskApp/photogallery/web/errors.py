@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from ..context import get_backends
 from ..services.errors import ServiceError
 from ..storage.base import StorageError
+from .form_limits import form_limit_message
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,10 @@ def answer(status: int, message: str, **details: object):
 
 def register(app) -> None:
     @app.errorhandler(RequestEntityTooLarge)
-    def too_large(_exc):
+    def too_large(exc):
         limit = get_backends().settings.max_upload_mb
-        return answer(413, f"That upload is larger than the {limit} MB allowed at once.")
+        message = form_limit_message(exc)  # a long text field or too many parts, if that
+        return answer(413, message or f"That upload is larger than the {limit} MB allowed at once.")
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):
