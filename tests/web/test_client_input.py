@@ -238,3 +238,35 @@ def test_a_body_over_the_upload_limit_still_names_the_mb_limit(make_app):
     data = {"file": (io.BytesIO(b"x" * (2 * 1024 * 1024)), "big.jpg")}
     response = client.post("/api/photos", data=data, content_type="multipart/form-data")
     assert response.status_code == 413 and "1 MB" in response.get_json()["error"]
+
+
+# The Host header.
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_merged_slash_redirect_never_points_at_a_forged_host(alice):
+    client, _user, photo, _bearer = alice
+    response = client.get(f"/photos//{photo.id}", headers={"Host": "evil.example"})
+    assert response.status_code in (301, 308)
+    assert "evil.example" not in response.headers["Location"]
+    assert response.headers["Location"] == f"/photos/{photo.id}"
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_with_base_url_only_its_host_is_served(make_app):
+    app = make_app(BASE_URL="https://photos.example.org")
+    client = app.test_client()
+    forged = client.get("/photos//1", headers={"Host": "evil.example"})
+    assert forged.status_code == 400 and "evil.example" not in forged.headers.get("Location", "")
+    assert "host" in forged.get_data(as_text=True)
+    assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
+    ok = client.get("/photos//1", headers={"Host": "photos.example.org"})
+    assert ok.status_code == 308
+    assert ok.headers["Location"] in ("/photos/1", "https://photos.example.org/photos/1")
+    assert client.get("/login", headers={"Host": "photos.example.org"}).status_code == 200
+    # A load balancer's health check names the instance's address, not the site's.
+    assert client.get("/health", headers={"Host": "10.0.3.7:80"}).status_code == 200
+    assert client.get("/login", headers={"Host": "10.0.3.7:80"}).status_code == 400
+    # This machine's own names stay usable (make run, curl on the instance, tests).
+    assert client.get("/login", headers={"Host": "127.0.0.1:5000"}).status_code == 200
+    assert client.get("/login").status_code == 200  # the test client's "localhost"
