@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -60,7 +60,13 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
+        response = make_response(
+            answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
+        )
+        for name, value in exc.get_headers():  # e.g. the Allow of a 405 (RFC 9110)
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(DBAPIError)
     def database_down(exc):
