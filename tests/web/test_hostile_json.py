@@ -142,8 +142,7 @@ WRONG_TYPES = {
     "integer": [
         ("string", '"12"'),
         ("float", "1.5"),
-        ("1.0", "1.0"),
-        ("1e3", "1e3"),
+        ("1.2345e3", "1.2345e3"),
         ("true", "true"),
         ("null", "null"),
         ("list", "[1]"),
@@ -162,6 +161,10 @@ def field_cases(endpoint: tuple[str, str]) -> list[Case]:
             body = {**SOUND[endpoint], field: "PLACEHOLDER"}
             raw = json.dumps(body).replace('"PLACEHOLDER"', text).encode()
             cases.append(Case(f"{field} {label}", raw, 400, f"{field} must be {_a(kind)}"))
+        if "pattern" in rules:
+            body = json.dumps({**SOUND[endpoint], field: " -not that-"}).encode()
+            words = f"{field} must be {rules['description']}"
+            cases.append(Case(f"{field} not matching", body, 400, words))
         if "maxLength" in rules:
             n = rules["maxLength"]
             body = json.dumps({**SOUND[endpoint], field: "x" * (n + 1)}).encode()

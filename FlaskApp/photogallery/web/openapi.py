@@ -108,7 +108,11 @@ OPENAPI: dict = {
                 "security": [],
                 "requestBody": _json_body(
                     {
-                        "username": {"type": "string"},
+                        "username": {
+                            "type": "string",
+                            "pattern": accounts.USERNAME.pattern,
+                            "description": accounts.USERNAME_RULE,
+                        },
                         "password": {"type": "string", "minLength": accounts.MIN_PASSWORD},
                     },
                     "username",
@@ -120,7 +124,11 @@ OPENAPI: dict = {
                             "type": "object",
                             "properties": {
                                 "id": {"type": "integer"},
-                                "username": {"type": "string"},
+                                "username": {
+                                    "type": "string",
+                                    "pattern": accounts.USERNAME.pattern,
+                                    "description": accounts.USERNAME_RULE,
+                                },
                             },
                         },
                         "Created",
@@ -192,6 +200,7 @@ OPENAPI: dict = {
                                     "file": {
                                         "type": "array",
                                         "items": {"type": "string", "format": "binary"},
+                                        "minItems": 1,
                                     },
                                     "description": _DESCRIPTION,
                                 },

@@ -17,6 +17,7 @@ from ...data.models import User
 from ..errors import InvalidInput, SignupClosed, UsernameTaken
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
+USERNAME_RULE = "3 to 150 letters, digits or . _ @ + - (starting with a letter or digit)"
 MIN_PASSWORD = 8
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "pg_"  # noqa: S105 - a marker, not a secret
@@ -30,9 +31,7 @@ def create_local_user(
         raise SignupClosed()
     username = (username or "").strip()
     if not USERNAME.match(username):
-        raise InvalidInput(
-            "a username is 3 to 150 letters, digits or . _ @ + - (starting with a letter or digit)"
-        )
+        raise InvalidInput(f"a username is {USERNAME_RULE}")
     if len(password or "") < MIN_PASSWORD:
         raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
     with backends.engine.begin() as conn:
