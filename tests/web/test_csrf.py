@@ -119,3 +119,22 @@ def test_api_writes_by_nobody_are_401_not_a_csrf_refusal(csrf_client, app):
         assert "sign in" in response.get_json()["error"]
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert csrf_client.post("/api/tokens").status_code == 401
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_cookie_json_call_with_the_token_reaches_its_checked_body(csrf_client, backends):
+    """The CSRF check reads the form; the JSON body is still there for the API's checks."""
+    token = token_from(csrf_client.get("/signup").data)
+    password = {"password": "x" * 10, "password2": "x" * 10}
+    csrf_client.post("/signup", data={"username": "alice", **password, "csrf_token": token})
+    token = token_from(csrf_client.get("/upload").data)
+    data = {"file": (io.BytesIO(photo_bytes()), "a.jpg"), "csrf_token": token}
+    assert csrf_client.post("/upload", data=data).status_code == 302
+    with backends.engine.connect() as conn:
+        [photo_id] = photo_data.list_photo_ids(conn)
+    headers = {"X-CSRFToken": token}
+    url = f"/api/photos/{photo_id}"
+    ok = csrf_client.patch(url, json={"description": "by cookie"}, headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["description"] == "by cookie"
+    wrong = csrf_client.patch(url, json={"description": 5}, headers=headers)
+    assert wrong.status_code == 400 and wrong.get_json()["error"] == "description must be a string"

@@ -140,7 +140,7 @@ def _checked_body(operation: dict) -> dict | None:
         return {}
     if not request.is_json:
         raise UnsupportedBody("send the body as JSON, with Content-Type: application/json")
-    value = parse_json(raw)
+    value = _parse_json(raw)
     _validate(value, schema, "the body")
     return _whole_numbers(value, schema)
 
@@ -166,7 +166,7 @@ def _read_body() -> bytes:
     return raw
 
 
-def parse_json(raw: bytes) -> object:
+def _parse_json(raw: bytes) -> object:
     """JSON text as RFC 8259 has it (UTF-8, no NaN, unique names), flat enough to handle."""
     try:
         value = json.loads(
