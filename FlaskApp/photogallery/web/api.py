@@ -11,6 +11,7 @@ from ..context import get_backends
 from ..data.models import Photo
 from ..services import gallery
 from ..services.auth import accounts
+from ..services.errors import SignupClosed
 from .csrf import csrf
 from .openapi import OPENAPI
 from .upload import add_uploaded_files
@@ -35,6 +36,13 @@ def protect_cookie_sessions():
         return None  # nobody's cookies to misuse: the view answers 401 "sign in first"
     csrf.protect()
     return None
+
+
+@bp.before_request
+def signup_open():
+    """A closed sign-up is a 403 whatever the body holds: availability before content."""
+    if request.endpoint == "api.create_user" and not get_backends().settings.allow_signup:
+        raise SignupClosed()
 
 
 bp.before_request(check_request)  # after the CSRF check: fields and types as the document has them
