@@ -12,11 +12,9 @@ import time
 
 import pytest
 
-from photogallery import create_app
-from photogallery.data import migrate
 from photogallery.services import gallery, uploads
 from photogallery.services.auth import accounts
-from tests.conftest import Auth, photo_bytes, stored_keys
+from tests.conftest import Auth, photo_bytes, sqlite_app, stored_keys
 
 PASSWORD = "correct horse battery"
 # Past the largest id the database holds (BIGINT): just past it, far past, and 5,000 digits.
@@ -43,19 +41,7 @@ def alice(app):
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
     """alice on one SQLite app for the whole module, for the tests that change nothing."""
-    folder = tmp_path_factory.mktemp("client-input")
-    app = create_app(
-        {
-            "TESTING": True,
-            "FLASK_SECRET": "test-secret-" + "x" * 32,
-            "DATABASE_URL": f"sqlite:///{folder / 'photos.db'}",
-            "PHOTOS_DIR": str(folder / "photos"),
-            "LABELER": "none",
-            "LABEL_QUEUE": "inline",
-        }
-    )
-    app.config["WTF_CSRF_ENABLED"] = False
-    migrate.upgrade(app.extensions["photogallery"].engine)
+    app = sqlite_app(tmp_path_factory.mktemp("client-input"))
     yield sign_up_alice(app)
     app.extensions["photogallery"].engine.dispose()
 

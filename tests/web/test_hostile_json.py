@@ -8,6 +8,7 @@ compares the stored state just before and just after its request.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -17,14 +18,12 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from photogallery import create_app
-from photogallery.data import migrate
 from photogallery.data.schema import api_tokens, photo_labels, photo_terms, photos, users
 from photogallery.services import direct_uploads, uploads
 from photogallery.services.auth import accounts
 from photogallery.web.openapi import OPENAPI
 from photogallery.web.validation import MAX_DEPTH, MAX_JSON_BYTES
-from tests.conftest import photo_bytes, stored_keys
+from tests.conftest import photo_bytes, sqlite_app, stored_keys
 
 PASSWORD = "correct horse battery"
 
@@ -226,26 +225,13 @@ class World:
 
 
 def _basic(username: str, password: str) -> str:
-    import base64
-
     return base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hostile-json")
-    app = create_app(
-        {
-            "TESTING": True,
-            "FLASK_SECRET": "test-secret-" + "x" * 32,
-            "DATABASE_URL": f"sqlite:///{folder / 'photos.db'}",
-            "PHOTOS_DIR": str(folder / "photos"),
-            "LABELER": "none",
-            "LABEL_QUEUE": "inline",
-        }
-    )
+    app = sqlite_app(tmp_path_factory.mktemp("hostile-json"))
     backends = app.extensions["photogallery"]
-    migrate.upgrade(backends.engine)
     alice = accounts.create_local_user(backends, "alice", PASSWORD)
     photo = uploads.add_photo(backends, alice.id, io.BytesIO(photo_bytes()), "cat.jpg", "mine")
     token = accounts.create_api_token(backends, alice.id, "laptop")
