@@ -189,6 +189,24 @@ def make_app(settings):
         app.extensions["photogallery"].engine.dispose()
 
 
+def sqlite_app(folder):
+    """An app on a SQLite file and a photo folder in ``folder``, migrated, CSRF off: for a
+    module-scoped fixture whose tests only read, or compare what they stored before and after."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "FLASK_SECRET": "test-secret-" + "x" * 32,
+            "DATABASE_URL": f"sqlite:///{folder / 'photos.db'}",
+            "PHOTOS_DIR": str(folder / "photos"),
+            "LABELER": "none",
+            "LABEL_QUEUE": "inline",
+        }
+    )
+    app.config["WTF_CSRF_ENABLED"] = False
+    migrate.upgrade(app.extensions["photogallery"].engine)
+    return app
+
+
 @pytest.fixture
 def app(make_app):
     return make_app()

@@ -23,6 +23,8 @@ from .web import (
     gallery,
     headers,
     health,
+    hosts,
+    ids,
     media,
     sessions_api,
     upload,
@@ -39,6 +41,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     configure(app, settings)
     configure_logging(settings)
     context.init_app(app, settings)
+    hosts.register(app, settings)  # first: a forged Host is refused before anything else runs
+    ids.register(app)
     register_extensions(app)
     register_blueprints(app)
     errors.register(app)

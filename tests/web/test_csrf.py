@@ -150,3 +150,43 @@ def test_a_valid_bearer_token_decides_who_calls_whatever_the_cookie_says(client,
         owner = photo_data.get_photo(conn, photo_id).owner_id
         assert owner == user_data.get_local_user(conn, "bob").id
     assert client.get("/api/photos").get_json()["photos"] == []  # alice's cookie: none of hers
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_api_writes_by_nobody_are_401_not_a_csrf_refusal(csrf_client, app):
+    """With CSRF on, an API change sent without any credentials asks for them (401)."""
+    public = {"api.create_user", "api.create_token"}  # they answer for their own credentials
+    writes = [
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and rule.endpoint not in public
+        for method in rule.methods - {"GET", "HEAD", "OPTIONS"}
+    ]
+    assert len(writes) >= 6
+    csrf_client.get("/login")  # a session cookie of nobody in particular
+    for method, rule in writes:
+        path = rule.replace("<int:photo_id>", "1").replace("<path:name>", "x")
+        response = csrf_client.open(path.replace("<token>", "x"), method=method, json={})
+        assert response.status_code == 401, (method, rule)
+        assert "sign in" in response.get_json()["error"]
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert csrf_client.post("/api/tokens").status_code == 401
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_cookie_json_call_with_the_token_reaches_its_checked_body(csrf_client, backends):
+    """The CSRF check reads the form; the JSON body is still there for the API's checks."""
+    token = token_from(csrf_client.get("/signup").data)
+    password = {"password": "correct horse battery", "password2": "correct horse battery"}
+    csrf_client.post("/signup", data={"username": "alice", **password, "csrf_token": token})
+    token = token_from(csrf_client.get("/upload").data)
+    data = {"file": (io.BytesIO(photo_bytes()), "a.jpg"), "csrf_token": token}
+    assert csrf_client.post("/upload", data=data).status_code == 302
+    with backends.engine.connect() as conn:
+        [photo_id] = photo_data.list_photo_ids(conn)
+    headers = {"X-CSRFToken": token}
+    url = f"/api/photos/{photo_id}"
+    ok = csrf_client.patch(url, json={"description": "by cookie"}, headers=headers)
+    assert ok.status_code == 200 and ok.get_json()["description"] == "by cookie"
+    wrong = csrf_client.patch(url, json={"description": 5}, headers=headers)
+    assert wrong.status_code == 400 and wrong.get_json()["error"] == "description must be a string"

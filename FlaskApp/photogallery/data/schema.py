@@ -32,6 +32,7 @@ MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": 
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; MySQL gets BIGINT.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1  # both are signed 64-bit: a larger number names no row (and cannot be bound)
 # Microseconds matter: keyset pagination orders by created_at, then id.
 Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 

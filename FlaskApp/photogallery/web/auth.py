@@ -25,6 +25,7 @@ from ..context import get_backends
 from ..data.models import User
 from ..services.auth import accounts, cognito_sign_in, sessions
 from ..services.errors import InvalidInput, TooManyAttempts
+from .ids import parse_id
 from .safety import client_address, external_url, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -172,10 +173,11 @@ def settings_page():
     new_token = None
     if request.method == "POST":
         if request.form.get("action") == "revoke":
-            accounts.revoke_api_token(
-                backends, current_user.id, request.form.get("id", 0, type=int)
-            )
-            flash("Token revoked.", "success")
+            token_id = parse_id(request.form.get("id"))
+            if token_id and accounts.revoke_api_token(backends, current_user.id, token_id):
+                flash("Token revoked.", "success")
+            else:
+                flash("That token was not found; nothing was revoked.", "error")
             return redirect(url_for("auth.settings_page"))
         new_token = accounts.create_api_token(
             backends, current_user.id, request.form.get("name", "")

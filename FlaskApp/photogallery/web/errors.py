@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -13,6 +13,7 @@ from ..context import get_backends
 from ..data.db import DatabaseError
 from ..services.errors import ServiceError
 from ..storage.base import StorageError
+from .form_limits import form_limit_message
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,10 @@ def answer(status: int, message: str, **details: object):
 
 def register(app) -> None:
     @app.errorhandler(RequestEntityTooLarge)
-    def too_large(_exc):
+    def too_large(exc):
         limit = get_backends().settings.max_upload_mb
-        return answer(413, f"That upload is larger than the {limit} MB allowed at once.")
+        message = form_limit_message(exc)  # a long text field or too many parts, if that
+        return answer(413, message or f"That upload is larger than the {limit} MB allowed at once.")
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):
@@ -60,7 +62,13 @@ def register(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
+        response = make_response(
+            answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
+        )
+        for name, value in exc.get_headers():  # e.g. the Allow of a 405 (RFC 9110)
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(DatabaseError)

@@ -18,8 +18,11 @@ from ..errors import InvalidInput, SignupClosed, UsernameTaken
 from . import passwords, sessions, sign_in_throttle
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
+USERNAME_RULE = "3 to 150 letters, digits or . _ @ + - (starting with a letter or digit)"
+MIN_PASSWORD, MAX_PASSWORD = passwords.MIN_LENGTH, passwords.MAX_LENGTH
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "pg_"  # noqa: S105 - a marker, not a secret
+MAX_TOKEN_NAME = 100
 
 
 def create_local_user(
@@ -29,9 +32,7 @@ def create_local_user(
         raise SignupClosed()
     username = (username or "").strip()
     if not USERNAME.match(username):
-        raise InvalidInput(
-            "a username is 3 to 150 letters, digits or . _ @ + - (starting with a letter or digit)"
-        )
+        raise InvalidInput(f"a username is {USERNAME_RULE}")
     passwords.check_new_password(password or "", username)
     with backends.engine.begin() as conn:
         try:
@@ -100,7 +101,7 @@ def get_user(backends: Backends, user_id: int) -> User | None:
 def create_api_token(backends: Backends, user_id: int, name: str = "API token") -> str:
     """A new personal token; only its hash is kept, so it is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    name = (name or "").strip()[:100] or "API token"
+    name = (name or "").strip()[:MAX_TOKEN_NAME] or "API token"
     with backends.engine.begin() as conn:
         user_data.add_token(conn, user_id, _hash(token), name)
     return token
