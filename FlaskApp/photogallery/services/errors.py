@@ -12,6 +12,10 @@ class ServiceError(Exception):
         """Extra fields for the JSON answer (scripts act on them)."""
         return {}
 
+    def headers(self) -> dict[str, str]:
+        """Extra HTTP headers for the answer."""
+        return {}
+
 
 class NotFound(ServiceError):
     """No such thing for this owner (another person's photo is "not found" too)."""
@@ -59,3 +63,15 @@ class DuplicateUpload(UploadRejected):
 
     def details(self) -> dict[str, object]:
         return {"existing_id": self.existing_id}
+
+
+class UploadBusy(UploadRejected):
+    """Too many large photos are being decoded in this process right now: try again shortly."""
+
+    retry_after = 15  # seconds; a few large decodes finish in that time
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, status=503)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
