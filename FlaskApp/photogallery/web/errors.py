@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..context import get_backends
 from ..services.errors import ServiceError
+from ..services.uploads import MAX_DESCRIPTION
 from ..storage.base import StorageError
 
 log = logging.getLogger(__name__)
@@ -35,10 +36,24 @@ def answer(status: int, message: str, **details: object):
     return render_template("error.html", status=status, message=message), status
 
 
+def _too_many_parts_message(config) -> str:
+    parts = config.get("MAX_FORM_PARTS") or 1000
+    field_kb = (config.get("MAX_FORM_MEMORY_SIZE") or 500_000) // 1000
+    return (
+        f"That form has more than {parts:,} parts or a text field over {field_kb:,} kB "
+        f"(a description may have at most {MAX_DESCRIPTION:,} characters); "
+        "send fewer files at once."
+    )
+
+
 def register(app) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc):
         limit = get_backends().settings.max_upload_mb
+        length = request.content_length
+        if length is not None and length <= (app.config["MAX_CONTENT_LENGTH"] or length):
+            # Werkzeug raises the same error for a form with too many parts or a long field.
+            return answer(413, _too_many_parts_message(app.config))
         return answer(413, f"That upload is larger than the {limit} MB allowed at once.")
 
     @app.errorhandler(CSRFError)
@@ -54,7 +69,8 @@ def register(app) -> None:
     def refused(exc: ServiceError):
         # Not found, invalid input, a taken username, a duplicate photo: each error class
         # carries its status; the message is for the person.
-        return answer(exc.status, str(exc), **exc.details())
+        body, status = answer(exc.status, str(exc), **exc.details())
+        return body, status, exc.headers()
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
