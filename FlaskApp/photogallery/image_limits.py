@@ -90,7 +90,13 @@ def decode_cost(content_type: str, layout: Layout, preview_size: int) -> int:
     (4 bytes a pixel) and a band; libwebp holds two canvases and Pillow a copy of one (4 per
     pixel); libheif a decoded and a converted picture (2); a JPEG in several scans (progressive)
     keeps 2 bytes per colour component of every full-size pixel besides its draft-size decode.
+    Every decode also makes a preview and a thumbnail and encodes them: about three
+    preview-size images, whatever the photo's size.
     """
+    return _image_cost(content_type, layout, preview_size) + _overhead(preview_size)
+
+
+def _image_cost(content_type: str, layout: Layout, preview_size: int) -> int:
     pixels = layout.width * layout.height
     if content_type == "image/jpeg":
         w, h = jpeg_draft_size(layout.width, layout.height, preview_size)
@@ -99,17 +105,28 @@ def decode_cost(content_type: str, layout: Layout, preview_size: int) -> int:
     return pixels * _COST_PER_PIXEL.get(content_type, 1)
 
 
+def _overhead(preview_size: int) -> int:
+    return 3 * preview_size**2
+
+
 @contextmanager
 def reserved(
-    budget: DecodeBudget | None, cost: int, layout: Layout, content_type: str, limits: Limits
+    budget: DecodeBudget | None,
+    layout: Layout,
+    content_type: str,
+    limits: Limits,
+    preview_size: int,
 ) -> Iterator[None]:
-    """Hold ``cost`` of the budget; refuse a photo that could never fit in it."""
+    """Hold the decode's cost in the budget; refuse a photo that could never fit in it."""
     if budget is None:
         yield
         return
+    cost = decode_cost(content_type, layout, preview_size)
     if cost > budget.total:
+        room = max(0, budget.total - _overhead(preview_size))
         pixels = layout.width * layout.height
-        limit = min(limits.max_pixels, budget.total * pixels // max(1, cost))
+        per_pixel = _image_cost(content_type, layout, preview_size) / pixels
+        limit = min(limits.max_pixels, int(room / per_pixel))
         raise ImageRejected(_too_many_pixels(layout, limit, _kind_name(content_type, layout)))
     try:
         with budget.reserve(cost):

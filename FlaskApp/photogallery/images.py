@@ -17,7 +17,6 @@ from .image_limits import (
     ImageRejected,
     Limits,
     check,
-    decode_cost,
     draft_box,
     megapixels,
     reserved,
@@ -62,6 +61,9 @@ _TRANSPOSE = {
 }
 # What Pillow raises on a damaged file (struct.error: a header or EXIF shorter than it says).
 _PILLOW_ERRORS = (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError)
+# Modes that Pillow (or we) convert before reducing: palettes, 1-bit, 16-bit grey, and alpha,
+# which Image.reduce premultiplies into a full-size copy.
+_CONVERTED_TO_REDUCE = {"P", "PA", "1", "I;16", "I;16L", "I;16B", "I;16N", "RGBA", "LA"}
 # Bytes of the full-size image converted and reduced at a time (a 12,000 px wide band: 87 rows).
 _BAND_BYTES = 4 << 20
 
@@ -117,11 +119,10 @@ def process(
     if content_type is None:
         raise ImageRejected("is not a photo we can read (JPEG, PNG, WebP, GIF or HEIC)")
     layout = _layout(fileobj, content_type, limits, strict)
-    cost = decode_cost(content_type, layout, PREVIEW_SIZE)
-    with reserved(budget, cost, layout, content_type, limits):
+    with reserved(budget, layout, content_type, limits, PREVIEW_SIZE):
         width, height, taken_at, preview_img = _decode(fileobj, content_type, layout, limits)
-    preview = _encode(preview_img, PREVIEW_SIZE)
-    thumbnail = _encode(preview_img, THUMBNAIL_SIZE)
+        preview = _encode(preview_img, PREVIEW_SIZE)
+        thumbnail = _encode(preview_img, THUMBNAIL_SIZE)
     return ProcessedImage(
         content_type=content_type,
         extension=KINDS[content_type][0],
@@ -249,9 +250,12 @@ def _reduce_factor(side: int, size: int) -> int:
 
 
 def _reduce(img: Image.Image, factor: int) -> Image.Image:
-    """``img`` made ``factor`` times smaller, one band of rows at a time, in a resizable mode."""
+    """``img`` made ``factor`` times smaller, in a resizable mode, with no full-size copy."""
     if factor < 2:
         return _resizable(img)
+    if img.mode not in _CONVERTED_TO_REDUCE:
+        return img.reduce(factor)  # straight into the small image
+    # Pillow would convert (premultiply) the whole image first: do it a band of rows at a time.
     width, height = img.size
     rows = max(1, _BAND_BYTES // (width * 4) // factor) * factor
     reduced = None

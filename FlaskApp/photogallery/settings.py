@@ -236,7 +236,7 @@ def _serving(r: _Reader) -> dict[str, object]:
         "max_image_frames": r.int("MAX_IMAGE_FRAMES", 1000, 1, 100_000),
         "max_image_metadata_kb": r.int("MAX_IMAGE_METADATA_KB", 1024, 64, 1024 * 1024),
         # Pixels decoded at once per process; see "Photos that cost too much" in the README.
-        "decode_budget_megapixels": r.int("DECODE_BUDGET_MEGAPIXELS", 100, 1, 100_000),
+        "decode_budget_megapixels": r.int("DECODE_BUDGET_MEGAPIXELS", 100, 10, 100_000),
         "page_size": r.int("PAGE_SIZE", 48, 1, 500),
         "log_level": r.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
         "drain_file": r.str("DRAIN_FILE").strip() or None,

@@ -12,6 +12,9 @@ from sqlalchemy import select
 from photogallery.data import photos as photo_data
 from photogallery.data.schema import photos
 from photogallery.decode_budget import DecodeBudget
+from photogallery.image_limits import decode_cost
+from photogallery.image_scan import Layout
+from photogallery.images import PREVIEW_SIZE
 from photogallery.services import uploads
 from tests.conftest import Auth, csrf_token_of, photo_bytes, stored_keys
 
@@ -194,7 +197,7 @@ def test_a_full_decode_budget_answers_503_with_retry_after_and_stores_nothing(ma
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
 def test_concurrent_uploads_share_the_decode_budget(make_app):
     """Eight uploads at once, room to decode two: all stored, never more than two decoding."""
-    app = make_app(DECODE_BUDGET_MEGAPIXELS="1")
+    app = make_app(DECODE_BUDGET_MEGAPIXELS="17")  # one 800x600 PNG reserves 8.2 MP
     backends = app.extensions["photogallery"]
     client = app.test_client()
     Auth(client).signup()
@@ -226,5 +229,6 @@ def test_concurrent_uploads_share_the_decode_budget(make_app):
         statuses = list(pool.map(upload, photos))
 
     assert statuses == [201] * 8 and len(seen) == 8
-    assert budget.peak <= budget.total == 10**6 and max(seen) == 2 * 800 * 600
+    one = decode_cost("image/png", Layout(800, 600), PREVIEW_SIZE)
+    assert budget.peak <= budget.total == 17 * 10**6 and max(seen) == 2 * one
     assert budget.in_use == 0
