@@ -2,6 +2,7 @@
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,13 @@ def test_more_than_the_whole_budget_cannot_be_reserved():
     budget = DecodeBudget(100)
     with pytest.raises(ValueError, match="cannot reserve 101 of 100"), budget.reserve(101):
         pass
+
+
+def test_deployed_workers_give_freed_image_memory_back_to_the_system():
+    """Without a fixed mmap threshold glibc keeps freed image buffers in each thread's arena:
+    the budget would bound the pixels but not the memory (bench/bench_decode_memory.py)."""
+    deploy = Path(__file__).resolve().parents[1] / "Deploy"
+    web = (deploy / "bin" / "photos-web").read_text()
+    beanstalk = (deploy / "elasticbeanstalk/bundle/.ebextensions/photos.config").read_text()
+    assert 'export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"' in web
+    assert 'MALLOC_MMAP_THRESHOLD_: "131072"' in beanstalk
