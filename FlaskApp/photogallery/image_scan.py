@@ -18,6 +18,7 @@ from typing import BinaryIO
 # of 255-byte sub-blocks has 200,000. Millions of 1-byte ones only exist to make a walk slow.
 MAX_PIECES = 500_000
 _WINDOW = 1 << 20
+_INFLATE_AT_MOST = 64 << 20  # to count a compressed text's size, never inflate more than this
 
 
 class Damaged(Exception):
@@ -159,7 +160,7 @@ def _png_text_size(s: _Stream, kind: bytes, length: int, room: int) -> int:
         body = data[name_end + 2 :] if name_end >= 0 else b""
     inflater = zlib.decompressobj()
     try:
-        inflated = len(inflater.decompress(body, max(1, room) + 1))
+        inflated = len(inflater.decompress(body, min(max(1, room), _INFLATE_AT_MOST) + 1))
     except zlib.error:
         return length  # Pillow ignores broken text; it counts at its stored size
     return max(length, inflated)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -138,10 +139,10 @@ def _layout(fileobj: BinaryIO, content_type: str, limits: Limits, strict: bool) 
     """What the file declares, checked against the limits before any pixel is decoded."""
     layout = None
     if content_type != "image/heic":  # pillow-heif reads the HEIF container
+        # Strict, the walk stops once the metadata is too much; else it goes to the end.
+        metadata_limit = limits.max_metadata_bytes if strict else sys.maxsize
         try:
-            layout = image_scan.scan(
-                fileobj, content_type, metadata_limit=limits.max_metadata_bytes
-            )
+            layout = image_scan.scan(fileobj, content_type, metadata_limit=metadata_limit)
         except image_scan.Damaged as exc:
             if strict:
                 raise ImageRejected(f"is damaged and could not be read: it {exc}") from None
