@@ -170,6 +170,12 @@ def test_what_cameras_add_after_a_jpeg_is_accepted(trailer):
     assert process(files.jpeg_with(after_end=trailer)).content_type == "image/jpeg"
 
 
+def test_stray_bytes_between_jpeg_segments_are_skipped_as_decoders_do():
+    jpeg = files.image("JPEG", (16, 12))
+    at = jpeg.index(b"\xff\xdb")  # the quantization tables
+    assert process(jpeg[:at] + b"\0junk" + jpeg[at:]).width == 16
+
+
 def test_a_file_of_absurdly_many_pieces_is_refused(monkeypatch):
     monkeypatch.setattr(image_scan, "MAX_PIECES", 1000)
     with pytest.raises(images.ImageRejected, match="built of more than 1,000 pieces"):

@@ -235,10 +235,12 @@ def _jpeg(s: _Stream, metadata_limit: int) -> Layout:
         s.count_piece()
         if s.at_end():  # no EOI: Pillow decides whether the scan data is complete
             break
-        if s.byte() != 0xFF:
-            raise Damaged("has a broken JPEG marker")
+        if s.byte() != 0xFF:  # stray bytes between segments: decoders skip them, so do we
+            if s.search(_NEXT_MARKER) is None:
+                break
+            continue
         marker = s.byte()
-        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+        if marker == 0xFF or 0xD0 <= marker <= 0xD8 or marker == 0x01:
             s.pos -= marker == 0xFF  # a fill byte: read it again as the marker's 0xFF
             continue
         if marker == 0xD9:  # end of image
