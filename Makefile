@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app FlaskApp/application.py
 
-.PHONY: run uwsgi test lint format bench mutate bundle deploy-check clean
+.PHONY: run uwsgi test lint audit format bench load mutate bundle deploy-check clean
 
 run: $(VENV)/.run-installed  ## set up what is missing, migrate, serve on 127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
@@ -27,6 +27,9 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+audit: $(VENV)/.dev-installed  ## pip-audit over requirements.txt's pins and what they pull in
+	$(BIN)/python .ci/audit_requirements.py requirements.txt
+
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -44,6 +47,9 @@ deploy-check: $(VENV)/.dev-installed  ## validate the template and scripts befor
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/bench_gallery.py
+
+load: $(VENV)/.dev-installed  ## 200 uploads at once through nginx + uWSGI: none lost (~1 min; needs nginx, MariaDB)
+	$(BIN)/python bench/load_uploads.py $(LOAD_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.fixtures.oidc",
     "tests.fixtures.cognito",
     "tests.fixtures.browser",
+    "tests.fixtures.log_secrets",  # fails the run when a web test's logs hold a secret
 ]
 
 MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", "mysql+mysqlconnector://root@127.0.0.1:3306/")
@@ -229,6 +230,21 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def cheap_password_hashes(monkeypatch):
+    """One-round hashes, for tests that sign in many times to prove something else (throttling,
+    sessions): a real hash costs 0.1-0.3 s each."""
+    from werkzeug.security import generate_password_hash
+
+    from photogallery.services.auth import accounts
+
+    def cheap(password: str) -> str:
+        return generate_password_hash(password, method="pbkdf2:sha256:1")
+
+    monkeypatch.setattr(accounts, "generate_password_hash", cheap)
+    monkeypatch.setattr(accounts, "_dummy_hash", lambda: cheap("not-a-real-password"))
 
 
 @pytest.fixture

@@ -60,6 +60,21 @@ def test_every_bad_setting_is_named_in_one_message(tmp_path):
     assert len(err.value.problems) == 5
 
 
+def test_sign_in_throttle_settings_default_and_are_checked_by_name(tmp_path):
+    s = load(tmp_path=tmp_path)
+    assert (s.sign_in_max_failures, s.sign_in_max_failures_per_address) == (5, 20)
+    assert (s.sign_in_max_failures_per_account, s.sign_in_lock_minutes) == (100, 15)
+    env = {
+        "SIGN_IN_MAX_FAILURES": "0",
+        "SIGN_IN_MAX_FAILURES_PER_ADDRESS": "many",
+        "SIGN_IN_MAX_FAILURES_PER_ACCOUNT": "-1",
+        "SIGN_IN_LOCK_MINUTES": "1441",
+    }
+    with pytest.raises(ConfigError) as err:
+        load(env, tmp_path=tmp_path)
+    assert [p.split(":")[0] for p in err.value.problems] == list(env)
+
+
 def test_shared_database_requires_flask_secret(tmp_path):
     env = {"DATABASE_URL": "mysql+mysqlconnector://u:p@db/photos"}
     with pytest.raises(ConfigError, match="FLASK_SECRET: required with a shared database"):

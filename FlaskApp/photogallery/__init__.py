@@ -7,14 +7,26 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from datetime import timedelta
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, context
+from .services.auth import sessions
 from .settings import ConfigError, Settings, load_settings
-from .web import api, auth, cognito, direct_upload, errors, gallery, headers, health, media, upload
+from .web import (
+    api,
+    auth,
+    cognito,
+    direct_upload,
+    errors,
+    gallery,
+    headers,
+    health,
+    media,
+    sessions_api,
+    upload,
+)
 from .web.csrf import csrf
 
 __all__ = ["ConfigError", "create_app"]
@@ -50,7 +62,7 @@ def configure(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SECURE=https,
         REMEMBER_COOKIE_SECURE=https,
         PREFERRED_URL_SCHEME="https" if https else "http",
-        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        PERMANENT_SESSION_LIFETIME=sessions.LIFETIME,  # the server-side session's too
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session: a form left open for hours still works
         PHOTOS_SETTINGS=settings,
     )
@@ -73,6 +85,8 @@ def configure_logging(settings: Settings) -> None:
     werkzeug_log = logging.getLogger("werkzeug")
     if not sys.stderr.isatty() and not any(isinstance(f, PlainText) for f in werkzeug_log.filters):
         werkzeug_log.addFilter(PlainText())
+    if not any(isinstance(f, PathOnly) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(PathOnly())
 
 
 class PlainText(logging.Filter):
@@ -85,15 +99,39 @@ class PlainText(logging.Filter):
         return True
 
 
+class PathOnly(logging.Filter):
+    """The dev server logs request lines: keep their paths, drop query strings, which can hold
+    a signed /media URL (``e=``, ``s=``) or a sign-in's ``code`` and ``state`` (uWSGI and
+    nginx log paths only too: Deploy/uwsgi.ini, Deploy/nginx/photos.conf)."""
+
+    QUERY = re.compile(r"\?[^\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg, record.args = self.QUERY.sub("", message), None
+        return True
+
+
 def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the API checks CSRF itself, only for cookie-authenticated calls
     csrf.exempt(direct_upload.bp)  # likewise (it shares the API's check)
+    csrf.exempt(sessions_api.bp)
     auth.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    blueprints = (auth.bp, gallery.bp, upload.bp, api.bp, direct_upload.bp, health.bp, media.bp)
+    blueprints = (
+        auth.bp,
+        gallery.bp,
+        upload.bp,
+        api.bp,
+        direct_upload.bp,
+        sessions_api.bp,
+        health.bp,
+        media.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     if app.config["COGNITO_ENABLED"]:

@@ -66,6 +66,10 @@ class Settings:
     sqs_endpoint_url: str | None = None
     auth: frozenset[str] = frozenset({"local"})
     allow_signup: bool = True
+    sign_in_max_failures: int = 5
+    sign_in_max_failures_per_address: int = 20
+    sign_in_max_failures_per_account: int = 100
+    sign_in_lock_minutes: int = 15
     cognito: CognitoSettings | None = None
     base_url: str | None = None
     proxy_count: int = 0
@@ -181,7 +185,7 @@ class _Reader:
 def _build(r: _Reader, instance_path: str) -> Settings:
     database_url, embedded_db = _database_url(r, instance_path)
     auth = _auth_modes(r)
-    fields = {**_storage(r, instance_path), **_labels(r), **_serving(r)}
+    fields = {**_storage(r, instance_path), **_labels(r), **_serving(r), **_sign_in(r)}
     region = _aws_region(r, fields, auth)
     return Settings(
         secret_key=_secret_key(r, instance_path, embedded_db),
@@ -240,6 +244,20 @@ def _serving(r: _Reader) -> dict[str, object]:
         "page_size": r.int("PAGE_SIZE", 48, 1, 500),
         "log_level": r.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
         "drain_file": r.str("DRAIN_FILE").strip() or None,
+    }
+
+
+def _sign_in(r: _Reader) -> dict[str, object]:
+    """The sign-in throttle (services/auth/sign_in_throttle.py says why these numbers)."""
+    return {
+        "sign_in_max_failures": r.int("SIGN_IN_MAX_FAILURES", 5, 1, 1000),
+        "sign_in_max_failures_per_address": r.int(
+            "SIGN_IN_MAX_FAILURES_PER_ADDRESS", 20, 1, 1_000_000
+        ),
+        "sign_in_max_failures_per_account": r.int(
+            "SIGN_IN_MAX_FAILURES_PER_ACCOUNT", 100, 1, 1_000_000
+        ),
+        "sign_in_lock_minutes": r.int("SIGN_IN_LOCK_MINUTES", 15, 1, 24 * 60),
     }
 
 

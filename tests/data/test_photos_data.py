@@ -218,3 +218,119 @@ def test_local_and_cognito_users_with_the_same_name_are_never_confused(conn):
     assert user_data.get_local_user(conn, "alice").id == local.id
     assert user_data.get_user_by_subject(conn, "cognito", "alice").id == cognito.id
     assert user_data.get_user_by_subject(conn, "local", "alice").id == local.id
+
+
+def labels_of(conn, photo_id):
+    return [
+        (lb.name, lb.confidence, lb.source) for lb in photo_data.get_photo(conn, photo_id).labels
+    ]
+
+
+def search(conn, owner, *words):
+    return [p.id for p in photo_data.list_photos(conn, owner.id, query_terms=words)]
+
+
+def test_the_owner_confirming_a_model_label_makes_it_theirs_at_full_confidence(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    photo_data.set_labels(conn, photo.id, [PhotoLabel("Cat", 61.5, ("Animal",))], model="m")
+
+    photo_data.add_owner_label(conn, photo.id, "cat")  # another case: the same label
+
+    assert labels_of(conn, photo.id) == [("Cat", 100.0, "user")]
+    assert search(conn, alice, "cat") == [photo.id]
+    photo_data.set_labels(conn, photo.id, [], model="m2")  # relabeling keeps it
+    assert labels_of(conn, photo.id) == [("Cat", 100.0, "user")]
+
+
+def test_adding_back_a_removed_label_shows_and_finds_it_again(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    photo_data.set_labels(conn, photo.id, [PhotoLabel("Dog", 80.0)], model="m")
+    photo_data.remove_label(conn, photo.id, "Dog")
+    assert labels_of(conn, photo.id) == [] and search(conn, alice, "dog") == []
+
+    photo_data.add_owner_label(conn, photo.id, "Dog")
+
+    assert labels_of(conn, photo.id) == [("Dog", 100.0, "user")]
+    assert search(conn, alice, "dog") == [photo.id]
+
+
+def test_a_new_owner_label_is_searchable_at_once_without_a_relabel(conn):
+    alice = add_user(conn)
+    photo, other = add_photo(conn, alice, 1), add_photo(conn, alice, 2)
+
+    photo_data.add_owner_label(conn, photo.id, "Grandma")
+
+    assert labels_of(conn, photo.id) == [("Grandma", 100.0, "user")]
+    assert search(conn, alice, "grandma") == [photo.id]
+    assert labels_of(conn, other.id) == []
+
+
+def test_removing_a_label_the_photo_never_had_changes_nothing(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    photo_data.set_labels(conn, photo.id, [PhotoLabel("Cat", 90.0)], model="m")
+
+    assert photo_data.remove_label(conn, photo.id, "Dog") is False
+    assert labels_of(conn, photo.id) == [("Cat", 90.0, "model")]
+    assert search(conn, alice, "cat") == [photo.id]
+
+
+def test_a_search_needs_every_term_on_one_photo(conn):
+    alice = add_user(conn)
+    both = add_photo(conn, alice, 1, description="cat on a sofa near the window")
+    add_photo(conn, alice, 2, description="cat on the lawn")
+    add_photo(conn, alice, 3, description="sofa in the window")
+
+    assert search(conn, alice, "cat", "sofa") == [both.id]
+    assert search(conn, alice, "sofa", "cat", "window") == [both.id]
+    assert search(conn, alice, "cat", "window", "lawn") == []
+
+
+def test_description_changes_are_searchable_at_once(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1, description="beach")
+
+    photo_data.update_description(conn, photo.id, "mountain hike")
+
+    assert search(conn, alice, "mountain") == [photo.id] and search(conn, alice, "beach") == []
+    assert photo_data.get_photo(conn, photo.id).description == "mountain hike"
+
+
+def test_finding_by_content_hash_is_per_owner(conn):
+    alice, bob = add_user(conn), add_user(conn, "bob")
+    photo = add_photo(conn, alice, 1)
+
+    assert photo_data.find_by_sha256(conn, alice.id, photo.sha256).id == photo.id
+    assert photo_data.find_by_sha256(conn, bob.id, photo.sha256) is None
+    assert photo_data.find_by_sha256(conn, alice.id, "0" * 64) is None
+
+
+def test_delete_removes_labels_and_terms_even_where_foreign_keys_are_off(backends):
+    """An operator's sqlite3 shell or a MySQL session may run without cascades."""
+    off, on = (
+        ("PRAGMA foreign_keys=OFF", "PRAGMA foreign_keys=ON")
+        if backends.engine.url.get_backend_name() == "sqlite"
+        else ("SET foreign_key_checks=0", "SET foreign_key_checks=1")
+    )
+    with backends.engine.connect() as conn:
+        conn.exec_driver_sql(off)
+        conn.commit()
+        try:
+            with conn.begin():
+                alice = add_user(conn)
+                gone = add_photo(conn, alice, 1, description="sunset")
+                kept = add_photo(conn, alice, 2, description="sky")
+                for photo in (gone, kept):
+                    photo_data.set_labels(conn, photo.id, [PhotoLabel("Sky", 90)], model="m")
+                photo_data.delete_photo(conn, gone.id)
+                left = {
+                    table.name: conn.execute(select(table.c.photo_id).distinct()).scalars().all()
+                    for table in (photo_labels, photo_terms)
+                }
+        finally:
+            conn.exec_driver_sql(on)
+            conn.commit()
+
+    assert left == {"photo_labels": [kept.id], "photo_terms": [kept.id]}

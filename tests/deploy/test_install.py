@@ -169,6 +169,16 @@ def test_nginx_refuses_bodies_over_max_upload_mb_before_the_app(instance_a):
     assert response.status_code == 413
 
 
+def test_the_instance_logs_request_paths_without_query_strings(instance_a):
+    # Signed /media URLs and a sign-in's code are credentials: nginx logs the path only.
+    get(f"{instance_a.url}/media/u1/a/original.jpg?e=1796192400&s=SIGNATURE1234")
+    get(f"{instance_a.url}/callback?code=CODE5678&state=STATE9012")
+    logged = (instance_a.prefix / "log" / "nginx-access.log").read_text()
+    assert '"GET /media/u1/a/original.jpg HTTP/1.1" 404' in logged
+    for secret in ("SIGNATURE1234", "CODE5678", "STATE9012"):
+        assert secret not in logged
+
+
 def test_settings_file_is_private_literal_and_holds_no_admin_secret(instance_a):
     ini = instance_a.prefix / "etc" / "app.ini"
     info = ini.stat()

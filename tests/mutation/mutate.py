@@ -8,7 +8,11 @@ each mutant, on the SQLite stack (tests/mutation/sqlite_only.py).
 
 Prints the surviving mutants (file:line and diff) and ends with ``mutation score: N% (K killed
 of M)``. Usage: python tests/mutation/mutate.py [--only GLOB] [--jobs N]
-[--stage DIR [--keep | --report-only]]
+[--stage DIR [--keep | --report-only | --rerun-survivors]]
+
+``--rerun-survivors`` takes the tests as they are now into a kept stage and runs only the mutants
+that survived there: tests were added, so a killed mutant stays killed. It refuses when the
+mutated modules changed since the stage was made (their mutants would be stale).
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ TARGETS: dict[str, list[str]] = {
     "storage/presign.py": ["*"],
     "services/auth/token_verifier.py": ["*"],
     "services/auth/cognito_sign_in.py": ["*"],
+    "services/auth/sessions.py": ["*"],  # sessions that end server-side
+    "services/auth/sign_in_throttle.py": ["*"],
+    "services/auth/passwords.py": ["*"],
+    "services/deletions.py": ["*"],  # a deleted photo's objects go, or stay recorded
     "web/csrf.py": ["*"],  # module-level wiring only: mutmut mutates inside functions
     "__init__.py": ["register_extensions"],  # where CSRF is switched on and the API exempted
     "services/consistency.py": ["*"],
@@ -62,7 +70,11 @@ TESTS = [
     "tests/data/test_photos_data.py",
     "tests/data/test_terms.py",
     "tests/services/auth/test_accounts.py",
+    "tests/services/auth/test_cognito_sign_in.py",
+    "tests/services/auth/test_passwords.py",
+    "tests/services/test_deletions.py",
     "tests/services/test_consistency.py",
+    "tests/services/test_consistency_guard.py",
     "tests/services/auth/test_token_verifier.py",
     "tests/services/auth/test_cognito_client.py",
     "tests/services/auth/test_cognito_moto.py",
@@ -77,6 +89,9 @@ TESTS = [
     "tests/web/test_gallery.py",
     "tests/web/test_media.py",
     "tests/web/test_ownership.py",
+    "tests/web/test_sessions.py",
+    "tests/web/test_sign_in_throttle.py",
+    "tests/web/test_sign_up_rules.py",
     "tests/test_cli.py",
 ]
 KILLED = {"killed", "timeout", "caught by type check"}
@@ -126,6 +141,20 @@ pytest_add_cli_args_test_selection = {json.dumps(TESTS)}
 use_git_change_detection = false
 """
     (where / "pyproject.toml").write_text(pyproject)
+
+
+def refresh_tests(where: Path, paths: list[str]) -> None:
+    """The repository's tests into a kept stage, if the mutated modules are unchanged."""
+    changed = [
+        path
+        for path in paths
+        if (PACKAGE / path).read_bytes() != (where / "photogallery" / path).read_bytes()
+    ]
+    if changed:
+        sys.exit(f"changed since {where} was staged: {', '.join(changed)}; run afresh")
+    junk = shutil.ignore_patterns("__pycache__", "node_modules", "instance", "*.pyc")
+    for tests in (where / "tests", where / "mutants" / "tests"):
+        shutil.copytree(ROOT / "tests", tests, ignore=junk, dirs_exist_ok=True)
 
 
 def mutmut(where: Path, *args: str) -> None:
@@ -189,18 +218,53 @@ def location(name: str, diff: str) -> str:
     return f"{path.relative_to(ROOT)}:{start}"
 
 
+LOG_CALLS = {"debug", "info", "warning", "error", "exception", "critical"}
+
+
+def log_lines(path: Path) -> set[int]:
+    """Lines of ``path`` inside a ``log.<level>(...)`` call: text that reaches only the log."""
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        func = getattr(node, "func", None)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(func, ast.Attribute)
+            and func.attr in LOG_CALLS
+            and isinstance(func.value, ast.Name)
+            and func.value.id in {"log", "logger"}
+        ):
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
 def report(where: Path, found: dict[str, str], seconds: float | None) -> None:
+    """Survivors with their diffs, then the score over the mutants that a test could kill.
+
+    A survivor that changes only a line of a logging call is equivalent (no behaviour a test
+    should pin changes): it is listed apart and left out of the score, as mutation scores do.
+    """
     checked = {name: status for name, status in found.items() if status != "not checked"}
+    survivors, equivalent = [], []
+    for name in sorted(n for n, status in checked.items() if status not in KILLED):
+        diff = "\n".join(diff_of(where, name).splitlines()[2:])  # past the ---/+++ lines
+        where_in_repo = location(name, diff)
+        path, _, line = where_in_repo.rpartition(":")
+        is_log = int(line) in log_lines(ROOT / path)
+        (equivalent if is_log else survivors).append((name, where_in_repo, diff))
+    print(f"\n{len(survivors)} mutants not killed:\n")
+    for name, where_in_repo, diff in survivors:
+        print(f"{where_in_repo}  {name}  ({found[name]})\n{diff}\n")
+    print(f"{len(equivalent)} equivalent mutants (log text only; not scored):")
+    for name, where_in_repo, _ in equivalent:
+        print(f"  {where_in_repo}  {name}")
+    left_out = {name for name, _, _ in equivalent}
     per_module: dict[str, Counter] = defaultdict(Counter)
     for name, status in checked.items():
+        if name in left_out:
+            continue
         module = name.partition(".x")[0]
         per_module[module]["all"] += 1
         per_module[module]["killed"] += status in KILLED
-    survivors = sorted(name for name, status in checked.items() if status not in KILLED)
-    print(f"\n{len(survivors)} mutants not killed:\n")
-    for name in survivors:
-        diff = "\n".join(diff_of(where, name).splitlines()[2:])  # past the ---/+++ lines
-        print(f"{location(name, diff)}  {name}  ({found[name]})\n{diff}\n")
     print("per module:")
     for module, count in sorted(per_module.items()):
         killed, total = count["killed"], count["all"]
@@ -225,23 +289,33 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the staging folder")
     parser.add_argument("--report-only", action="store_true", help="report a kept --stage again")
     parser.add_argument(
+        "--rerun-survivors", action="store_true", help="today's tests on a kept --stage's survivors"
+    )
+    parser.add_argument(
         "--only", default="*", help="files under photogallery/ to mutate, a glob: 'services/*'"
     )
     args = parser.parse_args()
-    if args.report_only and not args.stage:
-        parser.error("--report-only needs the --stage of an earlier run")
+    if (args.report_only or args.rerun_survivors) and not args.stage:
+        parser.error("--report-only and --rerun-survivors need the --stage of an earlier run")
     where = args.stage or Path(tempfile.mkdtemp(prefix="photogallery-mutation-"))
     paths = [path for path in TARGETS if fnmatch(path, args.only)]
     globs = mutant_globs(paths)
     started = time.monotonic()
-    if not args.report_only:
+    if args.rerun_survivors:
+        refresh_tests(where, paths)
+        found = statuses(where, paths, globs)
+        survivors = [n for n, status in found.items() if status not in KILLED | {"not checked"}]
+        print(f"rerunning {len(survivors)} survivors with today's tests")
+        if survivors:
+            mutmut(where, "run", "--max-children", str(args.jobs), *survivors)
+    elif not args.report_only:
         stage(where, paths)
         mutmut(where, "run", "--max-children", str(args.jobs), *globs)
     seconds = None if args.report_only else time.monotonic() - started
     try:
         report(where, statuses(where, paths, globs), seconds)
     finally:
-        if not (args.keep or args.report_only):
+        if not (args.keep or args.report_only or args.rerun_survivors):
             shutil.rmtree(where, ignore_errors=True)
 
 

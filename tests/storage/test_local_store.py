@@ -49,3 +49,78 @@ def test_a_url_lives_at_least_as_long_as_url_expires_and_at_most_one_window_more
     now = time.time()
     expires = int(parse_qs(urlsplit(store.url("u/1/t.jpg")).query)["e"][0])
     assert now + store.url_expires <= expires <= now + store.url_expires + URL_WINDOW + 1
+
+
+def test_a_url_is_good_through_its_expiry_second_and_not_after(store, monkeypatch):
+    from urllib.parse import parse_qs, urlsplit
+
+    from photogallery.storage import local
+
+    query = parse_qs(urlsplit(store.url("u/1/t.jpg", download_name="cat.jpg")).query)
+    expires, signature = query["e"][0], query["s"][0]
+
+    def valid_at(now: float) -> bool:
+        monkeypatch.setattr(local.time, "time", lambda: now)
+        return store.verify("u/1/t.jpg", expires, signature, "cat.jpg")
+
+    assert valid_at(int(expires)) and valid_at(int(expires) - 0.5)
+    assert not valid_at(int(expires) + 0.001)
+
+
+def test_a_save_killed_midway_leaves_a_temp_file_that_is_listed_and_discarded(store):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from photogallery.storage.local import LocalStore; "
+        "LocalStore(sys.argv[1], secret='s' * 32).save("
+        "'u1/a/original.jpg', sys.stdin.buffer, content_type='image/jpeg')"
+    )
+    env = {**os.environ, "PYTHONPATH": "FlaskApp"}
+    saver = subprocess.Popen(
+        [sys.executable, "-c", code, str(store.root)], stdin=subprocess.PIPE, env=env
+    )
+    saver.stdin.write(b"x" * 4096)
+    saver.stdin.flush()
+    folder = store.root / "u1" / "a"
+    deadline = time.monotonic() + 20
+    while not (folder.is_dir() and any(folder.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    saver.send_signal(signal.SIGKILL)  # a crash: no cleanup runs
+    saver.wait()
+    saver.stdin.close()
+
+    (unfinished,) = store.list_unfinished()
+
+    assert unfinished.key.startswith("u1/a/.upload-")
+    assert abs(unfinished.started - datetime.now(UTC)) < timedelta(minutes=1)
+    assert list(store.list_objects()) == []  # not an object
+    store.discard_unfinished(unfinished)
+    assert list(store.list_unfinished()) == [] and not (store.root / "u1").exists()
+    store.discard_unfinished(unfinished)  # already gone: success
+
+
+class FailingSource(io.RawIOBase):
+    """A stream that gives some bytes, then fails (a client gone, a broken source)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self.calls += 1
+        if self.calls > 1:
+            raise RuntimeError("the source broke")
+        buffer[:4] = b"half"
+        return 4
+
+
+def test_a_save_whose_source_fails_leaves_no_temp_file(store):
+    with pytest.raises(RuntimeError):
+        store.save("u1/a/original.jpg", FailingSource(), content_type="image/jpeg")
+
+    assert list(store.list_unfinished()) == [] and list(store.list_objects()) == []

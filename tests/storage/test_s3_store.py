@@ -208,6 +208,23 @@ def test_listing_strips_store_prefix_and_filters(s3_server: S3Server, store: S3S
     assert stored_keys(store, "u9/") == []
 
 
+def test_unfinished_multipart_uploads_are_listed_and_aborted(store: S3Store, raw: Any) -> None:
+    # What a process killed in the middle of a large save leaves: an upload with a part, no object.
+    key = store.prefix + "u1/big/original.jpg"
+    started = raw.create_multipart_upload(Bucket=store.bucket, Key=key)["UploadId"]
+    part = b"x" * (5 * 1024 * 1024)
+    raw.upload_part(Bucket=store.bucket, Key=key, UploadId=started, PartNumber=1, Body=part)
+
+    (unfinished,) = store.list_unfinished()
+
+    assert unfinished.key == "u1/big/original.jpg" and unfinished.upload_id == started
+    assert abs(unfinished.started - datetime.now(UTC)) < timedelta(minutes=5)
+    assert list(store.list_objects()) == []  # invisible to the object listing
+    store.discard_unfinished(unfinished)
+    assert list(store.list_unfinished()) == []
+    store.discard_unfinished(unfinished)  # already gone: success
+
+
 # -- presigned GET URLs ------------------------------------------------------
 
 

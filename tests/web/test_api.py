@@ -216,3 +216,40 @@ def test_a_label_is_1_to_100_characters(api, client, name, status):
     assert response.status_code == status
     labels = client.get(f"/api/photos/{photo_id}", headers=api.headers).get_json()["labels"]
     assert [lb["name"] for lb in labels] == ([name] if status == 200 else [])
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_the_errors_say_what_is_wrong_with_a_description_label_or_cursor(api):
+    photo_id = api.post_photos((photo_bytes(), "a.jpg")).get_json()["photos"][0]["id"]
+
+    too_long = api.patch(f"/api/photos/{photo_id}", {"description": "x" * 2001})
+    no_label = api.delete(f"/api/photos/{photo_id}/labels/Giraffe")
+    bad_cursor = api.get("/api/photos?cursor=bm90LWEtY3Vyc29y")
+
+    assert (too_long.status_code, too_long.get_json()) == (
+        400,
+        {"error": "the description is longer than 2000 characters"},
+    )
+    assert (no_label.status_code, no_label.get_json()) == (
+        404,
+        {"error": "this photo has no label 'Giraffe'"},
+    )
+    assert (bad_cursor.status_code, bad_cursor.get_json()) == (
+        400,
+        {"error": "the page cursor is not valid; start from the first page"},
+    )
+
+
+def test_page_cursors_of_every_length_round_trip_without_padding():
+    from datetime import datetime, timedelta
+
+    from photogallery.data.models import Photo
+    from photogallery.services.gallery import decode_cursor, encode_cursor
+
+    fields = dict.fromkeys(Photo.__dataclass_fields__)
+    start = datetime(2026, 1, 1, 12, 0, 0)
+    for n in range(1, 400):
+        created = start + timedelta(microseconds=n * 7919) if n % 2 else start
+        cursor = encode_cursor(Photo(**{**fields, "id": n * 37, "created_at": created}))
+        assert "=" not in cursor
+        assert decode_cursor(cursor) == (created, n * 37), cursor

@@ -74,3 +74,35 @@ def test_ready_answers_503_while_draining_and_pages_still_serve(make_app, tmp_pa
     assert client.get("/login").status_code == 200
     drain.unlink()
     assert client.get("/ready").status_code == 200
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("how", ["removed", "replaced"])
+def test_ready_and_writes_fail_when_the_sqlite_file_goes_under_a_running_app(
+    app, client, tmp_path, how
+):
+    from io import BytesIO
+
+    from tests.conftest import photo_bytes
+
+    client.post("/api/users", json={"username": "ann", "password": "correct horse battery"})
+    token = client.post("/api/tokens", auth=("ann", "correct horse battery")).get_json()["token"]
+    assert client.get("/ready").status_code == 200
+    database = tmp_path / "photos.db"
+    for path in tmp_path.glob("photos.db*"):  # the file and its WAL: what `rm` of the folder does
+        path.unlink()
+    if how == "replaced":
+        database.write_bytes(b"")  # an empty file now where the database was
+
+    ready = client.get("/ready")
+    upload = client.post(
+        "/api/photos",
+        data={"file": (BytesIO(photo_bytes()), "a.jpg")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    assert ready.status_code == 503 and ready.get_json()["failing"] == ["database"]
+    assert f"database file {database}" in ready.get_json()["checks"]["database"]
+    # Not a 201 for a photo whose row would vanish with the unlinked file at the next restart.
+    assert upload.status_code == 503
+    assert upload.get_json() == {"error": "The photo database is unavailable; try again shortly."}

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 from ..backends import build_store
 from ..context import get_backends
 from ..data import photo_files
-from ..services import consistency
+from ..services import consistency, deletions
 from ..services.library_migration import Migration, MigrationReport
 from ..storage.base import StorageError, Store
 
@@ -29,8 +29,8 @@ def where(store: Store) -> str:
 @click.option(
     "--fix",
     is_flag=True,
-    help="Remove objects no photo uses, delete photos whose original is lost, "
-    "remake lost thumbnails and previews.",
+    help="Remove objects no photo uses and those of deleted photos, delete photos whose "
+    "original is lost, remake lost thumbnails and previews, discard unfinished writes.",
 )
 @click.option("--force", is_flag=True, help="With --fix: go ahead even if over half would go.")
 @click.option(
@@ -38,10 +38,11 @@ def where(store: Store) -> str:
     type=click.IntRange(min=0),
     default=int(consistency.DEFAULT_GRACE.total_seconds() // 60),
     show_default=True,
-    help="Leave objects and photos younger than this alone (uploads in progress).",
+    help="Leave objects, photos and writes younger than this alone (uploads in progress).",
 )
 def storage_check(fix: bool, force: bool, grace_minutes: int) -> None:
-    """Report objects without photo rows and photo rows without objects (exit 1 if any)."""
+    """Report objects without photo rows, photo rows without objects, objects of deleted
+    photos and unfinished writes (exit 1 if any)."""
     backends = get_backends()
     with _storage_errors():
         report = consistency.check_storage(backends, grace=timedelta(minutes=grace_minutes))
@@ -67,6 +68,10 @@ def _print_findings(report: consistency.Report, grace_minutes: int) -> None:
     click.echo(f"objects without a photo: {len(report.orphans)}")
     for key in report.orphans:
         click.echo(f"  {key}")
+    if report.pending:
+        click.echo(f"objects of deleted photos still stored: {len(report.pending)}")
+        for key in report.pending:
+            click.echo(f"  {key}")
     click.echo(f"photos with missing objects: {len(report.missing)}")
     for missing in report.missing:
         photo = missing.photo
@@ -74,20 +79,45 @@ def _print_findings(report: consistency.Report, grace_minutes: int) -> None:
         click.echo(
             f"  photo {photo.id} of user {photo.owner_id} ({what}): {' '.join(missing.keys)}"
         )
-    if report.recent_unused:
+    if report.unfinished:
+        click.echo(f"unfinished writes a crash left: {len(report.unfinished)}")
+        for write in report.unfinished:
+            click.echo(f"  {write.key} (started {write.started:%Y-%m-%d %H:%M} UTC)")
+    recent = len(report.recent_unused) + report.recent_unfinished
+    if recent:
         click.echo(
-            f"left alone, younger than {grace_minutes} minutes: {len(report.recent_unused)} objects"
+            f"left alone, younger than {grace_minutes} minutes: {len(report.recent_unused)} "
+            f"objects, {report.recent_unfinished} unfinished writes"
         )
 
 
 def _print_fixes(report: consistency.Report) -> None:
     click.echo(f"removed {len(report.removed_objects)} objects")
+    if report.discarded_writes:
+        click.echo(f"discarded {len(report.discarded_writes)} unfinished writes")
     deleted = ", ".join(map(str, report.deleted_photos)) or "none"
     click.echo(f"deleted {len(report.deleted_photos)} photos whose original was lost: {deleted}")
     repaired = ", ".join(map(str, report.repaired_photos)) or "none"
     click.echo(f"remade renditions of {len(report.repaired_photos)} photos: {repaired}")
     for problem in report.problems:
         click.echo(f"  problem: {problem}", err=True)
+
+
+@storage_cli.command("sweep")
+def storage_sweep() -> None:
+    """Remove the objects of deleted photos that storage refused before (exit 1 if any fail)."""
+    backends = get_backends()
+    report = deletions.sweep(backends)
+    if not (report.removed or report.failed or report.in_use):
+        click.echo("nothing to remove")
+        return
+    click.echo(f"removed {len(report.removed)} objects of deleted photos")
+    for key in report.in_use:
+        click.echo(f"  kept {key}: a photo uses it (its deletion record is dropped)", err=True)
+    if report.failed:
+        left = len(report.failed) + report.untried
+        click.echo(f"{len(report.failed)} could not be removed; {left} left for the next sweep")
+        raise SystemExit(1)
 
 
 @storage_cli.command("migrate")

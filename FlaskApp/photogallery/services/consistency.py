@@ -1,4 +1,6 @@
-"""Bucket and database agree: find (and fix) objects without rows and rows without objects.
+"""Bucket and database agree: find (and fix) objects without rows and rows without objects,
+objects of deleted photos the store refused to remove, and writes a crash left unfinished
+(temp files on disk, multipart uploads on S3).
 
 Fixing is conservative. Objects and rows younger than a grace period are not judged (an upload
 stores its objects before it commits its row, and a direct upload waits in ``incoming/`` until
@@ -21,11 +23,12 @@ from datetime import UTC, datetime, timedelta
 
 from .. import images
 from ..backends import Backends
+from ..data import pending_deletions as pending_data
 from ..data import photo_files
 from ..data import photos as photo_data
 from ..data.photo_files import PhotoFiles
-from ..storage.base import StorageError, StoredObject, download
-from . import uploads
+from ..storage.base import StorageError, StoredObject, UnfinishedWrite, download
+from . import deletions, uploads
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = timedelta(hours=3)  # longer than a direct upload's token lives
@@ -54,16 +57,20 @@ class Report:
     objects: int = 0
     photos: int = 0
     orphans: list[str] = field(default_factory=list)  # objects no row uses, past the grace
+    pending: list[str] = field(default_factory=list)  # of deleted photos, the sweep's to remove
     recent_unused: list[str] = field(default_factory=list)  # within the grace: left alone
+    unfinished: list[UnfinishedWrite] = field(default_factory=list)  # crashed saves, past grace
+    recent_unfinished: int = 0  # saves in progress, or too recent to judge
     missing: list[MissingObjects] = field(default_factory=list)
     removed_objects: list[str] = field(default_factory=list)
+    discarded_writes: list[str] = field(default_factory=list)
     deleted_photos: list[int] = field(default_factory=list)
     repaired_photos: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what a fix could not do
 
     @property
     def consistent(self) -> bool:
-        return not self.orphans and not self.missing
+        return not (self.orphans or self.missing or self.pending or self.unfinished)
 
 
 def check_storage(
@@ -82,22 +89,34 @@ def check_storage(
             # A row committed after the listing began has objects the listing could not see.
             if lost and photo.created_at <= cutoff.replace(tzinfo=None):
                 report.missing.append(MissingObjects(photo, lost))
-    for key in sorted(stored.keys() - used):
+        pending = pending_data.pending_keys(conn)
+    report.pending = sorted(pending & stored.keys())
+    for key in sorted(stored.keys() - used - pending):
         (report.orphans if stored[key].modified <= cutoff else report.recent_unused).append(key)
+    for write in backends.store.list_unfinished():
+        if write.started <= cutoff:
+            report.unfinished.append(write)
+        else:
+            report.recent_unfinished += 1
     return report
 
 
 def fix_storage(backends: Backends, report: Report, *, force: bool = False) -> Report:
-    """Remove orphan objects, delete rows whose original is lost, remake lost renditions."""
+    """Remove orphan objects, delete rows whose original is lost, remake lost renditions, and
+    sweep the objects of deleted photos."""
     lost_rows = [m for m in report.missing if m.original_lost]
     if not force:
         _refuse_implausible(report, len(lost_rows))
+    swept = deletions.sweep(backends)
+    report.removed_objects.extend(swept.removed)
+    report.problems.extend(f"could not remove {key} of a deleted photo" for key in swept.failed)
     for missing in report.missing:
         if missing.original_lost:
             _delete_row(backends, missing, report)
         else:
             _remake_renditions(backends, missing, report)
     _remove_orphans(backends, report.orphans, report)
+    _discard_unfinished(backends, report)
     return report
 
 
@@ -132,10 +151,23 @@ def _remove_orphans(backends: Backends, keys: list[str], report: Report) -> None
         log.info("removed orphan object %s", key)
 
 
+def _discard_unfinished(backends: Backends, report: Report) -> None:
+    for write in report.unfinished:
+        try:
+            backends.store.discard_unfinished(write)
+        except StorageError as exc:
+            report.problems.append(f"could not discard the unfinished write {write.key}: {exc}")
+            continue
+        report.discarded_writes.append(write.key)
+        log.info("discarded the unfinished write %s from %s", write.key, write.started)
+
+
 def _delete_row(backends: Backends, missing: MissingObjects, report: Report) -> None:
     photo = missing.photo
+    leftovers = [key for key in photo.keys if key not in missing.keys]
     with backends.engine.begin() as conn:
         photo_data.delete_photo(conn, photo.id)
+        pending_data.add_keys(conn, leftovers, photo_id=photo.id)
     report.deleted_photos.append(photo.id)
     log.warning(
         "deleted photo %s of user %s: its original %s is lost",
@@ -143,8 +175,9 @@ def _delete_row(backends: Backends, missing: MissingObjects, report: Report) -> 
         photo.owner_id,
         photo.original_key,
     )
-    leftovers = [key for key in photo.keys if key not in missing.keys]
-    _remove_orphans(backends, leftovers, report)
+    failed = deletions.remove_objects(backends, leftovers)
+    report.removed_objects.extend(key for key in leftovers if key not in failed)
+    report.problems.extend(f"could not remove {key} (a sweep retries it)" for key in failed)
 
 
 def _remake_renditions(backends: Backends, missing: MissingObjects, report: Report) -> None:

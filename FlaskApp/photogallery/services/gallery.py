@@ -9,16 +9,23 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..backends import Backends
+from ..data import pending_deletions as pending_data
 from ..data import photos as photo_data
 from ..data import terms
 from ..data.models import Photo
-from ..storage.base import StorageError
+from . import deletions
 from .errors import InvalidInput, NotFound, UploadRejected
 from .uploads import clean_description
 
 log = logging.getLogger(__name__)
 MAX_QUERY_WORDS = 8
 MAX_LABEL = 100
+RETRY_ON_DELETE = 20  # objects left by earlier failed deletes that each working delete retries
+# What a person reads when a delete could not remove the stored files yet.
+FILES_PENDING = (
+    "Photo deleted. Its files could not be removed yet; they will be removed "
+    "automatically once storage answers again."
+)
 
 
 @dataclass(frozen=True)
@@ -95,20 +102,22 @@ def _owned(conn, owner_id: int, photo_id: int) -> None:
         raise NotFound()
 
 
-def delete_photo(backends: Backends, owner_id: int, photo_id: int) -> None:
-    """Remove the row (and its labels), then every stored object of the photo."""
+def delete_photo(backends: Backends, owner_id: int, photo_id: int) -> bool:
+    """Remove the row (and its labels), then every stored object of the photo.
+
+    Returns False when the store failed: the photo is gone, its objects wait for the sweep."""
     with backends.engine.begin() as conn:
         photo = photo_data.get_photo(conn, photo_id, owner_id)
         if photo is None:
             raise NotFound()
         photo_data.delete_photo(conn, photo_id)
-    # Row first: a failed object delete leaves an orphan object (found by the consistency
-    # check), never a row pointing at a missing object.
-    for key in photo.keys:
-        try:
-            backends.store.delete(key)
-        except StorageError:
-            log.exception("photo %s deleted but object %s remains", photo_id, key)
+        # With the row: never a row pointing at removed objects, never objects nobody removes.
+        pending_data.add_keys(conn, photo.keys, photo_id=photo_id)
+    if deletions.remove_objects(backends, photo.keys):
+        log.warning("photo %s deleted; its objects wait for the sweep", photo_id)
+        return False
+    deletions.sweep(backends, limit=RETRY_ON_DELETE)  # the store works: earlier leftovers too
+    return True
 
 
 def photo_urls(backends: Backends, photo: Photo) -> dict[str, str]:

@@ -26,6 +26,15 @@ class StoredObject:
     modified: datetime  # timezone-aware UTC
 
 
+@dataclass(frozen=True)
+class UnfinishedWrite:
+    """What a save killed midway leaves: a temp file, or an S3 multipart upload never completed."""
+
+    key: str  # where it was going (a temp file: its own path), for reports
+    started: datetime  # timezone-aware UTC; a temp file: its last write
+    upload_id: str = ""  # S3's multipart upload id
+
+
 class Store(Protocol):
     """Where photo bytes live. Keys are app-generated, e.g. ``u12/ab34.../original.jpg``."""
 
@@ -66,6 +75,12 @@ class Store(Protocol):
 
     def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         """Every object under ``prefix`` with size and age (for consistency checks, migration)."""
+
+    def list_unfinished(self) -> Iterator[UnfinishedWrite]:
+        """Writes a crash left behind (and those in progress: judge them by ``started``)."""
+
+    def discard_unfinished(self, write: UnfinishedWrite) -> None:
+        """Remove what an unfinished write left; one already gone is success."""
 
     def check(self) -> None:
         """Raise StorageError when the store is not reachable (for /ready)."""

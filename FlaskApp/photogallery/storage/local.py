@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urlencode
 
-from .base import ObjectNotFound, StorageError, StoredObject
+from .base import ObjectNotFound, StorageError, StoredObject, UnfinishedWrite
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 # URLs stay the same within a window so browsers can cache thumbnails between page loads.
 URL_WINDOW = 600
+# Saves write a temp file beside the object, then rename it; a crash leaves the temp file.
+TEMP_PREFIX = ".upload-"
 
 
 class LocalStore:
@@ -51,17 +53,22 @@ class LocalStore:
         download_name: str | None = None,
     ) -> None:
         path = self._path(key)
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Write beside the target, then rename: a reader never sees half a file.
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
             with os.fdopen(fd, "wb") as out:
                 shutil.copyfileobj(fileobj, out, 1024 * 1024)
             os.replace(tmp, path)
-        except OSError as exc:
-            if "tmp" in locals():
+        except BaseException as exc:
+            # Whatever stopped the write (a full disk, the source failing, an interrupt), the temp
+            # file goes; only a killed process leaves one, for `flask storage check` to find.
+            if tmp:
                 Path(tmp).unlink(missing_ok=True)
-            raise StorageError(f"could not write {key}: {exc.strerror}") from exc
+            if isinstance(exc, OSError):
+                raise StorageError(f"could not write {key}: {exc.strerror}") from exc
+            raise
 
     def copy(
         self,
@@ -83,7 +90,10 @@ class LocalStore:
             raise StorageError(f"could not read {key}: {exc.strerror}") from exc
 
     def delete(self, key: str) -> None:
-        path = self._path(key)
+        self._remove(self._path(key), key)
+
+    def _remove(self, path: Path, key: str) -> None:
+        """Unlink ``path`` and the folders it leaves empty; a missing file is success."""
         try:
             path.unlink(missing_ok=True)
             parent = path.parent
@@ -134,13 +144,28 @@ class LocalStore:
         return path
 
     def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        for item in self._walk(prefix):
+            if not Path(item.key).name.startswith(TEMP_PREFIX):
+                yield item
+
+    def list_unfinished(self) -> Iterator[UnfinishedWrite]:
+        """Temp files of saves in progress, or of saves a crash interrupted (older ones)."""
+        for item in self._walk(""):
+            if Path(item.key).name.startswith(TEMP_PREFIX):
+                yield UnfinishedWrite(item.key, item.modified)
+
+    def discard_unfinished(self, write: UnfinishedWrite) -> None:
+        parent, _, name = write.key.rpartition("/")
+        if not name.startswith(TEMP_PREFIX) or ".." in name:
+            raise ValueError(f"{write.key} is not a temp file")  # never an object by mistake
+        self._remove((self._path(parent) if parent else self.root) / name, write.key)
+
+    def _walk(self, prefix: str) -> Iterator[StoredObject]:
         base = self.root / prefix if prefix else self.root
         if not base.exists():
             return
         for dirpath, _dirs, files in os.walk(base):
             for name in sorted(files):
-                if name.startswith(".upload-"):
-                    continue  # a save in progress (or one a crash interrupted)
                 path = Path(dirpath, name)
                 try:
                     stat = path.stat()

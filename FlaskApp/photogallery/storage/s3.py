@@ -17,7 +17,12 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from photogallery.aws import ProcessClient
-from photogallery.storage.base import ObjectNotFound, StorageError, StoredObject
+from photogallery.storage.base import (
+    ObjectNotFound,
+    StorageError,
+    StoredObject,
+    UnfinishedWrite,
+)
 from photogallery.storage.presign import QueryPresigner, probe_key
 
 log = logging.getLogger(__name__)
@@ -54,7 +59,7 @@ _FALLBACK_TYPE = "application/octet-stream"
 URL_WINDOW = 600
 _MAX_EXPIRES = 7 * 24 * 3600  # SigV4's limit
 
-_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
 _SSE_MODES = frozenset({"", "AES256", "aws:kms"})
 
 
@@ -207,6 +212,26 @@ class S3Store:
                 for item in page.get("Contents", []):
                     key = item["Key"][len(self.prefix) :]
                     yield StoredObject(key, int(item["Size"]), item["LastModified"])
+
+    def list_unfinished(self) -> Iterator[UnfinishedWrite]:
+        """Multipart uploads never completed (a save killed midway): invisible, but billed.
+        The bucket's lifecycle rule aborts them after a day too (Deploy/cloudformation.yaml)."""
+        with self._errors(f"list multipart uploads {self._full('')!r} in", None):
+            pages = self._s3().get_paginator("list_multipart_uploads")
+            for page in pages.paginate(Bucket=self.bucket, Prefix=self.prefix):
+                for item in page.get("Uploads", []):
+                    key = item["Key"][len(self.prefix) :]
+                    yield UnfinishedWrite(key, item["Initiated"], item["UploadId"])
+
+    def discard_unfinished(self, write: UnfinishedWrite) -> None:
+        """Abort the multipart upload (its parts go); one already gone is success."""
+        try:
+            with self._errors("abort the multipart upload to", write.key):
+                self._s3().abort_multipart_upload(
+                    Bucket=self.bucket, Key=self._full(write.key), UploadId=write.upload_id
+                )
+        except ObjectNotFound:
+            pass
 
     def check(self) -> None:
         """Raise StorageError unless the bucket is reachable with our credentials."""

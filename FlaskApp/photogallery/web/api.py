@@ -13,6 +13,7 @@ from ..services import gallery
 from ..services.auth import accounts
 from .csrf import csrf
 from .openapi import OPENAPI
+from .safety import client_address
 from .upload import add_uploaded_files
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -25,13 +26,14 @@ def error(message: str, status: int, **extra):
 
 @bp.before_request
 def protect_cookie_sessions():
-    """Cookie-authenticated changes need the CSRF token; bearer tokens cannot be forged."""
+    """Cookie-authenticated changes need the CSRF token; calls signed in by a bearer token do not
+    (a browser never adds one by itself). Merely sending the header exempts nothing."""
     if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in PUBLIC:
-        return None
-    if request.headers.get("Authorization", "").lower().startswith("bearer "):
         return None
     if not current_user.is_authenticated:
         return None  # nobody's cookies to misuse: the view answers 401 "sign in first"
+    if current_user.via_token:
+        return None
     csrf.protect()
     return None
 
@@ -95,7 +97,7 @@ def create_token():
     """A personal API token for the local account in the HTTP Basic credentials."""
     auth = request.authorization
     user = (
-        accounts.authenticate(get_backends(), auth.username or "", auth.password or "")
+        accounts.sign_in(get_backends(), auth.username or "", auth.password or "", client_address())
         if auth and auth.type == "basic"
         else None
     )
@@ -160,8 +162,10 @@ def patch_photo(photo_id: int):
 @signed_in
 def delete_photo(photo_id: int):
     """Delete a photo and every stored copy of it."""
-    gallery.delete_photo(get_backends(), current_user.id, photo_id)
-    return "", 204
+    if gallery.delete_photo(get_backends(), current_user.id, photo_id):
+        return "", 204
+    # Accepted: the photo is gone from the gallery, its stored files follow when storage is back.
+    return jsonify(message=gallery.FILES_PENDING), 202
 
 
 @bp.post("/photos/<int:photo_id>/labels")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..context import get_backends
+from ..data.db import DatabaseError
 from ..services.errors import ServiceError
 from ..services.uploads import MAX_DESCRIPTION
 from ..storage.base import StorageError
@@ -69,16 +70,21 @@ def register(app) -> None:
     def refused(exc: ServiceError):
         # Not found, invalid input, a taken username, a duplicate photo: each error class
         # carries its status; the message is for the person.
-        body, status = answer(exc.status, str(exc), **exc.details())
-        return body, status, exc.headers()
+        response, status = answer(exc.status, str(exc), **exc.details())
+        return response, status, exc.headers()
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
         return answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
 
     @app.errorhandler(DBAPIError)
+    @app.errorhandler(DatabaseError)
     def database_down(exc):
-        log.error("database error: %s", type(exc.orig).__name__ if exc.orig else exc)
+        orig = getattr(exc, "orig", None)  # DatabaseError (data/db.py) is ours: no driver error
+        log.error("database error: %s", type(orig).__name__ if orig else exc)
+        # The page's header shows the signed-in person, whom Flask-Login would load again from
+        # the database that just failed (a bare 500): this answer shows as to a visitor.
+        current_app.login_manager._update_request_context_with_user()
         return answer(503, "The photo database is unavailable; try again shortly.")
 
     @app.errorhandler(StorageError)

@@ -64,8 +64,10 @@ def describe(photo_id: int):
 @login_required
 def delete(photo_id: int):
     """Delete a photo."""
-    gallery.delete_photo(get_backends(), current_user.id, photo_id)
-    flash("Photo deleted.", "success")
+    if gallery.delete_photo(get_backends(), current_user.id, photo_id):
+        flash("Photo deleted.", "success")
+    else:
+        flash(gallery.FILES_PENDING, "success")
     return redirect(url_for("gallery.index"))
 
 

@@ -26,6 +26,7 @@ def _errors(*codes: int) -> dict:
         404: "No such photo",
         409: "Conflict (duplicate)",
         413: "Too large",
+        429: "Too many failed sign-ins (see Retry-After)",
         503: "A service is unavailable",
     }
     return {str(c): _json(_ERROR, reasons[c]) for c in codes}
@@ -94,7 +95,7 @@ OPENAPI: dict = {
                 "requestBody": _json_body(
                     {
                         "username": {"type": "string"},
-                        "password": {"type": "string", "minLength": 8},
+                        "password": {"type": "string", "minLength": 8, "maxLength": 256},
                     },
                     "username",
                     "password",
@@ -127,7 +128,7 @@ OPENAPI: dict = {
                         },
                         "The token, shown once",
                     ),
-                    **_errors(401),
+                    **_errors(401, 429),
                 },
             }
         },
@@ -221,7 +222,14 @@ OPENAPI: dict = {
             },
             "delete": {
                 "summary": "Delete the photo, its labels and every stored object",
-                "responses": {"204": {"description": "Deleted"}, **_errors(401, 404)},
+                "responses": {
+                    "204": {"description": "Deleted, with every stored object"},
+                    "202": _json(
+                        {"type": "object", "properties": {"message": {"type": "string"}}},
+                        "Deleted; storage failed, so its objects are removed by a later sweep",
+                    ),
+                    **_errors(401, 404),
+                },
             },
         },
     },
@@ -302,4 +310,12 @@ OPENAPI["paths"]["/api/uploads/{token}/complete"] = {
             "410": _json(_ERROR, "The upload expired"),
         },
     },
+}
+
+# Sign out everywhere (web/sessions_api.py).
+OPENAPI["paths"]["/api/sessions"] = {
+    "delete": {
+        "summary": "End every browser session of the caller (API tokens stay until revoked)",
+        "responses": {"204": {"description": "Every session ended"}, **_errors(401)},
+    }
 }

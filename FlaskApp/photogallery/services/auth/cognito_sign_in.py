@@ -146,18 +146,26 @@ def _refresh(backends: Backends, found: oauth_data.OAuthSession) -> bool:
     client = client_of(backends)
     refresh_token = unseal(backends, found.refresh_token)
     if refresh_token is None:
-        return _end(backends, found, "no usable refresh token")
+        log.info("session of user %s ended: no usable refresh token", found.user_id)
+        return _end(backends, found)
     try:
         tokens = client.refresh(refresh_token)
         claims = client.verifier.verify_access_token(str(tokens["access_token"]))
     except CognitoRefused as exc:
-        return _end(backends, found, f"refresh refused ({exc.error})")
+        log.info("session of user %s ended: refresh refused (%s)", found.user_id, exc.error)
+        return _end(backends, found)
     except TokenInvalid as exc:
-        return _end(backends, found, f"refreshed access token invalid ({exc.reason})")
+        log.info(
+            "session of user %s ended: refreshed token invalid (%s)", found.user_id, exc.reason
+        )
+        return _end(backends, found)
     with backends.engine.begin() as conn:
         user = user_data.get_user(conn, found.user_id)
         if user is None or user.subject != claims["sub"]:
-            return _end(backends, found, "refreshed token is for another user")
+            log.warning(
+                "session of user %s ended: refreshed token is for another user", found.user_id
+            )
+            return _end(backends, found)
         oauth_data.update_session(
             conn,
             found.id,
@@ -168,8 +176,8 @@ def _refresh(backends: Backends, found: oauth_data.OAuthSession) -> bool:
     return True
 
 
-def _end(backends: Backends, found: oauth_data.OAuthSession, why: str) -> bool:
-    log.info("Cognito session of user %s ended: %s", found.user_id, why)
+def _end(backends: Backends, found: oauth_data.OAuthSession) -> bool:
+    """Delete the session (the caller logged why); the person signs in again."""
     with backends.engine.begin() as conn:
         oauth_data.delete_session_by_id(conn, found.id)
     return False
@@ -179,14 +187,27 @@ def sign_out(backends: Backends, handle: str) -> None:
     """Forget the session and revoke its refresh token at Cognito (best effort)."""
     with backends.engine.begin() as conn:
         found = oauth_data.delete_session(conn, _hash(handle))
-    if found is None or backends.cognito is None:
-        return
-    refresh_token = unseal(backends, found.refresh_token)
-    if refresh_token:
+    if found is not None:
+        _revoke(backends, found)
+
+
+def sign_out_everywhere(backends: Backends, user_id: int) -> int:
+    """Forget every Cognito session of the person and revoke their refresh tokens (best effort);
+    returns how many there were."""
+    with backends.engine.begin() as conn:
+        found = oauth_data.delete_user_sessions(conn, user_id)
+    for ended in found:
+        _revoke(backends, ended)
+    return len(found)
+
+
+def _revoke(backends: Backends, ended: oauth_data.OAuthSession) -> None:
+    refresh_token = unseal(backends, ended.refresh_token)
+    if refresh_token and backends.cognito is not None:
         try:
             backends.cognito.revoke(refresh_token)
         except CognitoUnavailable as exc:
-            log.warning("could not revoke the refresh token of user %s: %s", found.user_id, exc)
+            log.warning("could not revoke the refresh token of user %s: %s", ended.user_id, exc)
 
 
 def user_for_access_token(backends: Backends, token: str) -> User | None:
