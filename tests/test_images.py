@@ -237,6 +237,14 @@ def test_reducing_in_bands_equals_reducing_at_once(mode, monkeypatch):
     assert ImageChops.difference(banded, images._resizable(img).reduce(4)).getbbox() is None
 
 
+def test_the_largest_photos_phones_take_fit_the_default_decode_budget():
+    budget = 100 * 10**6  # DECODE_BUDGET_MEGAPIXELS
+    iphone_48mp = image_scan.Layout(8064, 6048)
+    jpeg_at_the_cap = image_scan.Layout(15000, 10000)  # MAX_IMAGE_MEGAPIXELS
+    assert image_limits.decode_cost("image/heic", iphone_48mp, images.PREVIEW_SIZE) < budget
+    assert image_limits.decode_cost("image/jpeg", jpeg_at_the_cap, images.PREVIEW_SIZE) < budget
+
+
 def test_the_jpeg_decode_cost_is_the_size_pillow_drafts_at():
     from PIL import JpegImagePlugin
 

@@ -22,7 +22,7 @@ _NAMES = {
     "image/heic": "HEIC",
 }
 # Reserved pixels per pixel of the file (see decode_cost); the formats missing here cost 1.
-_COST_PER_PIXEL = {"image/webp": 4, "image/heic": 2}
+_COST_PER_PIXEL = {"image/webp": 4.0, "image/heic": 1.5}
 
 
 class ImageRejected(Exception):
@@ -88,7 +88,7 @@ def decode_cost(content_type: str, layout: Layout, preview_size: int) -> int:
 
     Measured (bench/bench_decode_memory.py): PNG, GIF and baseline JPEG hold the decoded image
     (4 bytes a pixel) and a band; libwebp holds two canvases and Pillow a copy of one (4 per
-    pixel); libheif a decoded and a converted picture (2); a JPEG in several scans (progressive)
+    pixel); libheif a decoded and a converted picture (1.5); a JPEG in several scans (progressive)
     keeps 2 bytes per colour component of every full-size pixel besides its draft-size decode.
     Every decode also makes a preview and a thumbnail and encodes them: about three
     preview-size images, whatever the photo's size.
@@ -102,7 +102,7 @@ def _image_cost(content_type: str, layout: Layout, preview_size: int) -> int:
         w, h = jpeg_draft_size(layout.width, layout.height, preview_size)
         coefficients = pixels * layout.components // 2 if layout.multi_scan else 0
         return w * h + coefficients
-    return pixels * _COST_PER_PIXEL.get(content_type, 1)
+    return int(pixels * _COST_PER_PIXEL.get(content_type, 1.0))
 
 
 def _overhead(preview_size: int) -> int:
