@@ -150,3 +150,24 @@ def test_log_lines_to_a_file_carry_no_colour_codes(make_app, caplog):
     with caplog.at_level(logging.INFO, logger="werkzeug"):
         logging.getLogger("werkzeug").info("\x1b[33mPress CTRL+C\x1b[0m %s", "\x1b[1m200\x1b[0m")
     assert caplog.records[-1].getMessage() == "Press CTRL+C 200"
+
+
+def test_image_limits_and_the_decode_budget_have_defaults_and_are_checked(tmp_path):
+    s = load(tmp_path=tmp_path)
+    assert (s.max_image_frames, s.max_image_metadata_kb, s.decode_budget_megapixels) == (
+        1000,
+        1024,
+        100,
+    )
+    env = {
+        "MAX_IMAGE_FRAMES": "0",
+        "MAX_IMAGE_METADATA_KB": "lots",
+        "DECODE_BUDGET_MEGAPIXELS": "-5",
+    }
+    with pytest.raises(ConfigError) as err:
+        load(env, tmp_path=tmp_path)
+    assert [p.split(":")[0] for p in err.value.problems] == [
+        "MAX_IMAGE_FRAMES",
+        "MAX_IMAGE_METADATA_KB",
+        "DECODE_BUDGET_MEGAPIXELS",
+    ]

@@ -75,6 +75,9 @@ class Settings:
     proxy_count: int = 0
     max_upload_mb: int = 50
     max_image_megapixels: int = 150
+    max_image_frames: int = 1000
+    max_image_metadata_kb: int = 1024
+    decode_budget_megapixels: int = 100
     page_size: int = 48
     log_level: str = "INFO"
     drain_file: str | None = None
@@ -234,6 +237,10 @@ def _serving(r: _Reader) -> dict[str, object]:
         "proxy_count": r.int("PROXY_COUNT", 0, 0, 5),
         "max_upload_mb": r.int("MAX_UPLOAD_MB", 50, 1, 5000),
         "max_image_megapixels": r.int("MAX_IMAGE_MEGAPIXELS", 150, 1, 1000),
+        "max_image_frames": r.int("MAX_IMAGE_FRAMES", 1000, 1, 100_000),
+        "max_image_metadata_kb": r.int("MAX_IMAGE_METADATA_KB", 1024, 64, 1024 * 1024),
+        # Pixels decoded at once per process; see "Photos that cost too much" in the README.
+        "decode_budget_megapixels": r.int("DECODE_BUDGET_MEGAPIXELS", 100, 10, 100_000),
         "page_size": r.int("PAGE_SIZE", 48, 1, 500),
         "log_level": r.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
         "drain_file": r.str("DRAIN_FILE").strip() or None,

@@ -87,3 +87,18 @@ class DuplicateUpload(UploadRejected):
 
     def details(self) -> dict[str, object]:
         return {"existing_id": self.existing_id}
+
+
+class UploadBusy(UploadRejected):
+    """Too many large photos are being decoded in this process right now: try again shortly."""
+
+    retry_after = 15  # seconds; a few large decodes finish in that time
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, status=503)
+
+    def details(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -143,7 +143,8 @@ def upload_photos():
     if not added:
         if not problems:
             return error("send one or more photos as multipart parts named 'file'", 400)
-        return error(problems[0].reason, problems[0].status, errors=errors)
+        body, status = error(problems[0].reason, problems[0].status, errors=errors)
+        return body, status, problems[0].headers()
     return jsonify(photos=[photo_json(p) for p in added], errors=errors), 201
 
 
