@@ -16,6 +16,7 @@ from . import cli, context
 from .settings import ConfigError, Settings, load_settings
 from .web import api, auth, cognito, direct_upload, errors, gallery, headers, health, media, upload
 from .web.csrf import csrf
+from .web.icons import bp as icons_bp
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -110,7 +111,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     blueprints = (auth.bp, gallery.bp, upload.bp, api.bp, direct_upload.bp, health.bp, media.bp)
-    for blueprint in blueprints:
+    for blueprint in (*blueprints, icons_bp):
         app.register_blueprint(blueprint)
     if app.config["COGNITO_ENABLED"]:
         app.register_blueprint(cognito.bp)

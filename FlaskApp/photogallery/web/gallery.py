@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from ..context import get_backends
 from ..services import gallery
 from ..services.errors import InvalidInput
+from . import present
 
 bp = Blueprint("gallery", __name__)
 
@@ -26,7 +27,11 @@ def index():
         flash(str(exc), "error")
         return redirect(url_for("gallery.index", q=query or None))
     # The grid shows thumbnails only: one signed URL per photo, not three.
-    items = [(photo, backends.store.url(photo.thumbnail_key)) for photo in page.photos]
+    shared = present.shared_descriptions(page.photos)
+    items = [
+        (photo, backends.store.url(photo.thumbnail_key), present.alt_text(photo, shared))
+        for photo in page.photos
+    ]
     photos_url = url_for("gallery.photo", photo_id=0).removesuffix("0")  # links add the id
     return render_template(
         "gallery.html",
@@ -43,7 +48,13 @@ def photo(photo_id: int):
     """One photo with its labels."""
     backends = get_backends()
     found = gallery.get_photo(backends, current_user.id, photo_id)
-    return render_template("photo.html", photo=found, urls=gallery.photo_urls(backends, found))
+    return render_template(
+        "photo.html",
+        photo=found,
+        urls=gallery.photo_urls(backends, found),
+        alt=present.alt_text(found),
+        chips=present.chips(found.labels),
+    )
 
 
 @bp.post("/photos/<int:photo_id>/description")
