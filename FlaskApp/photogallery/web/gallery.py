@@ -9,6 +9,7 @@ from ..context import get_backends
 from ..services import gallery
 from ..services.errors import InvalidInput
 from . import present
+from .upload import direct_upload_url
 
 bp = Blueprint("gallery", __name__)
 
@@ -39,6 +40,7 @@ def index():
         query=query,
         next_cursor=page.next_cursor,
         photos_url=photos_url,
+        direct_upload_url=direct_upload_url(),
     )
 
 
