@@ -123,3 +123,20 @@ def test_dark_mode_follows_the_system(client):
     assert '<meta name="color-scheme" content="light dark">' in client.get("/login").get_data(
         as_text=True
     )
+
+
+def test_the_grid_is_grouped_by_month_taken_else_uploaded(user_client, backends):
+    from datetime import datetime
+
+    from photogallery.services.auth import accounts
+    from tests.conftest import insert_photo_row
+
+    owner = accounts.authenticate(backends, "alice", "correct horse battery").id
+    with backends.engine.begin() as conn:
+        insert_photo_row(conn, owner, 1, created_at=datetime(2026, 3, 2))
+        insert_photo_row(
+            conn, owner, 2, created_at=datetime(2026, 3, 5), taken_at=datetime(2019, 7, 1)
+        )
+        insert_photo_row(conn, owner, 3, created_at=datetime(2026, 3, 9))
+    html = user_client.get("/").get_data(as_text=True)
+    assert re.findall(r"<h2>([^<]+)</h2>", html) == ["March 2026", "July 2019", "March 2026"]

@@ -54,7 +54,7 @@ function ensureGrid() {
   if (grid()) return grid();
   document.querySelector(".empty")?.remove();
   const list = el("ul", { class: "grid" });
-  panel.after(list);
+  panel.after(el("section", { class: "month" }, list));
   return list;
 }
 
@@ -99,13 +99,17 @@ function infiniteScroll() {
     loading = true;
     const html = await (await fetch(link.href)).text();
     const page = new DOMParser().parseFromString(html, "text/html");
-    const items = [...page.querySelectorAll(".grid > li")];
-    const lastDay = [...grid().querySelectorAll("li.day")].pop()?.textContent;
-    for (const item of items) {
-      if (item.classList.contains("day") && item.textContent === lastDay) continue;
-      grid().append(document.adoptNode(item));
+    const sections = [...document.querySelectorAll("section.month")];
+    let last = sections[sections.length - 1];
+    for (const section of page.querySelectorAll("section.month")) {
+      if (section.dataset.month === last.dataset.month) {
+        last.querySelector(".grid").append(...[...section.querySelectorAll(".grid > li")].map((n) => document.adoptNode(n)));
+      } else {
+        last.after(document.adoptNode(section));
+        last = section;
+      }
     }
-    watchPending(grid());
+    watchPending(last);
     const next = page.querySelector(".more a");
     if (next) link.href = next.href;
     else { observer.disconnect(); link.closest(".more").remove(); }

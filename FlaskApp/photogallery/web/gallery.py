@@ -37,6 +37,7 @@ def index():
     return render_template(
         "gallery.html",
         items=items,
+        groups=present.month_groups(items),
         query=query,
         next_cursor=page.next_cursor,
         photos_url=photos_url,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..data.models import Photo, PhotoLabel
@@ -43,3 +43,15 @@ def alt_text(photo: Photo, shared: set[str] = frozenset()) -> str:
     if photo.labels:
         return ", ".join(lb.name for lb in photo.labels[:ALT_LABELS])
     return photo.description or f"Photo {photo.original_filename}"
+
+
+def month_groups(items: Sequence[tuple]) -> list[tuple[str, list[tuple]]]:
+    """Consecutive items (photo first) grouped by the month taken (EXIF), else uploaded."""
+    groups: list[tuple[str, list[tuple]]] = []
+    for item in items:
+        photo = item[0]
+        month = (photo.taken_at or photo.created_at).strftime("%B %Y")
+        if not groups or groups[-1][0] != month:
+            groups.append((month, []))
+        groups[-1][1].append(item)
+    return groups
