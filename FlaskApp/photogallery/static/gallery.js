@@ -31,17 +31,23 @@ export function altText(photo) {
   return `Photo ${photo.filename}`;
 }
 
+// Labels as chips: a label that is another's parent is folded into that chip (as the pages do).
+export function chips(labels) {
+  const folded = new Set(labels.flatMap((l) => l.parents.map((p) => p.toLowerCase())));
+  return labels.filter((l) => l.source === "user" || !folded.has(l.name.toLowerCase()));
+}
+
 export function gridChips(photo) {
-  const chips = el("p", { class: "chips" });
+  const line = el("p", { class: "chips" });
   if (photo.labels.length) {
-    for (const label of photo.labels.slice(0, 3)) {
-      chips.append(el("a", { class: "chip", href: `${searchUrl}?q=${encodeURIComponent(label.name)}`, text: label.name }));
+    for (const label of chips(photo.labels).slice(0, 3)) {
+      line.append(el("a", { class: "chip", href: `${searchUrl}?q=${encodeURIComponent(label.name)}`, text: label.name }));
     }
   } else {
     const text = { done: "Nothing recognised", failed: "Could not be labelled" }[photo.label_status];
-    chips.append(el("span", { class: "muted", text: text || "Not labelled yet" }));
+    line.append(el("span", { class: "muted", text: text || "Not labelled yet" }));
   }
-  return chips;
+  return line;
 }
 
 export function photoItem(photo) {
@@ -147,3 +153,4 @@ function uploads() {
 uploads();
 watchPending();
 infiniteScroll();
+document.addEventListener("gallery:replaced", () => { watchPending(); infiniteScroll(); });

@@ -6,6 +6,8 @@ export class StaleForm extends Error {} // the CSRF token belongs to an older se
 
 let csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
+export const csrfToken = () => csrf;
+
 // After signing in again the session is new, and so is its CSRF token.
 export async function refreshCsrf() {
   const page = await fetch(window.location.href, { credentials: "same-origin" });

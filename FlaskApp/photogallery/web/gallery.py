@@ -12,6 +12,7 @@ from . import present
 from .upload import direct_upload_url
 
 bp = Blueprint("gallery", __name__)
+bp.add_app_template_global(present.chips, "label_chips")
 
 
 @bp.get("/")

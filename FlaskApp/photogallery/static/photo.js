@@ -1,0 +1,17 @@
+// The photo's page: a photo still being labelled shows its labels when they are ready.
+"use strict";
+
+import { watchLabels } from "./gallery.js";
+
+const article = document.querySelector('article.photo[data-status="pending"]');
+if (article) {
+  watchLabels(article.dataset.id, async (photo) => {
+    const answer = await fetch(window.location.href).catch(() => null);
+    if (!answer?.ok) return;
+    const page = new DOMParser().parseFromString(await answer.text(), "text/html");
+    const fresh = page.querySelector("article.photo");
+    article.querySelector("aside").replaceWith(document.adoptNode(fresh.querySelector("aside")));
+    article.querySelector("figure img").alt = fresh.querySelector("figure img").alt;
+    article.dataset.status = photo.label_status;
+  });
+}
