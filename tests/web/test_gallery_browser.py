@@ -30,8 +30,8 @@ CONTEXT = {"form": ""}  # "desktop" or "phone", light or dark: names the axe res
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory) -> Iterator[str]:
-    """The app over real HTTP: local accounts, CSRF on, the ONNX labeler on the inline queue."""
+def live_app(tmp_path_factory):
+    """The app: local accounts, CSRF on, the ONNX labeler on the inline queue."""
     tmp = tmp_path_factory.mktemp("live-gallery")
     app = create_app(
         {
@@ -43,8 +43,14 @@ def live(tmp_path_factory) -> Iterator[str]:
         }
     )
     migrate.upgrade(app.extensions["photogallery"].engine)
+    return app
+
+
+@pytest.fixture(scope="module")
+def live(live_app) -> Iterator[str]:
+    """The app over real HTTP."""
     server = LiveServer()
-    server.serve(app)
+    server.serve(live_app)
     SHOTS.mkdir(exist_ok=True)
     try:
         yield server.url
@@ -411,4 +417,48 @@ def test_a_new_person_drops_photos_browses_edits_and_signs_out(chrome, live, sam
     keyboard_only(chrome, live)
     sign_out_and_back(chrome, live)
     check_axe(chrome, "sign-in")
+    chrome.delete_all_cookies()
+
+
+def test_the_gallery_with_48_photos_is_light_and_paints_fast(chrome, live, live_app, samples):
+    from photogallery.services import uploads
+    from photogallery.services.auth import accounts
+    from tests.conftest import insert_photo_row
+
+    size(chrome, *SIZES["desktop"])
+    sign_up(chrome, live, "e2e-many")
+    backends = live_app.extensions["photogallery"]
+    owner = accounts.authenticate(backends, "e2e-many", PASSWORD).id
+    photo = uploads.add_photo(
+        backends, owner, io.BytesIO(base64.b64decode(samples[0][1])), "chelsea.jpg", ""
+    )
+    same_files = {k: getattr(photo, k) for k in ("original_key", "thumbnail_key", "preview_key")}
+    with backends.engine.begin() as conn:
+        for n in range(47):
+            insert_photo_row(conn, owner, 1000 + n, **same_files, label_status="done")
+    chrome.execute_cdp_cmd("Network.enable", {})
+    chrome.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
+    chrome.get(live + "/")
+    until(
+        chrome,
+        lambda d: js(d, "return performance.getEntriesByName('first-contentful-paint').length"),
+        "a paint",
+    )
+    assert len(grid_ids(chrome)) == 48
+    fcp = js(chrome, "return performance.getEntriesByName('first-contentful-paint')[0].startTime")
+    shipped = js(
+        chrome,
+        "const nav = performance.getEntriesByType('navigation')[0];"
+        "const files = performance.getEntriesByType('resource')"
+        "  .filter((r) => /\\.(js|css)$/.test(new URL(r.name).pathname));"
+        "return {html: nav.decodedBodySize, files: Object.fromEntries("
+        "  files.map((r) => [new URL(r.name).pathname, r.decodedBodySize]))}",
+    )
+    chrome.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": False})
+    total = shipped["html"] + sum(shipped["files"].values())
+    (SHOTS / "gallery-48.json").write_text(
+        json.dumps({"fcp_ms": fcp, "bytes_total": total, **shipped}, indent=2)
+    )
+    assert total < 60_000, shipped
+    assert fcp < 2000, fcp
     chrome.delete_all_cookies()

@@ -3,8 +3,11 @@
 // the "Older photos" link and the upload page do the same with page loads.
 "use strict";
 
-import { el } from "./net.js";
-import { Uploader, dropAnywhere } from "./upload.js";
+import { dropAnywhere, el } from "./net.js";
+
+// Loaded when first needed, so the page starts light.
+const uploadModule = () => import("./upload.js");
+const lightboxModule = () => import("./lightbox.js");
 
 const grid = () => document.querySelector(".grid");
 const panel = document.getElementById("uploader");
@@ -128,20 +131,21 @@ function infiniteScroll() {
 function uploads() {
   if (!panel || !window.FormData || !window.DOMParser) return;
   let fresh = 0;
-  const uploader = new Uploader(panel, {
-    onAdded: (photo) => {
-      fresh += 1;
-      ensureGrid().prepend(photoItem(photo));
-      if (photo.label_status === "pending") watchLabels(photo.id, refreshItem);
-    },
-    onFinished: ({ failed }) => {
-      if (fresh) toast(`${fresh} added` + (failed ? `, ${failed} not added` : ""));
-      fresh = 0;
-    },
-  });
-  dropAnywhere((files) => {
+  let uploader = null;
+  dropAnywhere(async (files) => {
     panel.hidden = false;
-    uploader.start(files);
+    uploader ||= uploadModule().then(({ Uploader }) => new Uploader(panel, {
+        onAdded: (photo) => {
+          fresh += 1;
+          ensureGrid().prepend(photoItem(photo));
+          if (photo.label_status === "pending") watchLabels(photo.id, refreshItem);
+        },
+        onFinished: ({ failed }) => {
+          if (fresh) toast(`${fresh} added` + (failed ? `, ${failed} not added` : ""));
+          fresh = 0;
+        },
+      }));
+    (await uploader).start(files);
   });
   const added = sessionStorage.getItem("photos-added");
   if (added) {
@@ -150,7 +154,21 @@ function uploads() {
   }
 }
 
+// A thumbnail opens the lightbox (with its own URL); Back and Forward reopen it.
+function lightbox() {
+  document.addEventListener("click", (e) => {
+    const link = e.target.closest?.(".grid a.thumb");
+    if (!link || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+    e.preventDefault();
+    lightboxModule().then((m) => m.openFrom(link));
+  });
+  window.addEventListener("popstate", (e) => {
+    if (e.state?.lightbox) lightboxModule().then((m) => m.open(e.state.lightbox, { push: false }));
+  });
+}
+
 uploads();
+lightbox();
 watchPending();
 infiniteScroll();
 document.addEventListener("gallery:replaced", () => { watchPending(); infiniteScroll(); });

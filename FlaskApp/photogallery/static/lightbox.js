@@ -187,13 +187,10 @@ window.addEventListener("pagehide", () => {
   pendingDeletes.clear();
 });
 
-document.addEventListener("click", (e) => {
-  const link = e.target.closest?.(".grid a.thumb");
-  if (!link || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
-  e.preventDefault();
+export function openFrom(link) {
   opener = link;
-  open(link.closest("li").dataset.id);
-});
+  return open(link.closest("li").dataset.id);
+}
 
 document.addEventListener("keydown", (e) => {
   if (!box || e.target.closest?.("input, textarea")) return;
@@ -203,6 +200,5 @@ document.addEventListener("keydown", (e) => {
 });
 
 window.addEventListener("popstate", (e) => {
-  if (e.state?.lightbox) open(e.state.lightbox, { push: false });
-  else close({ fromHistory: true });
+  if (!e.state?.lightbox) close({ fromHistory: true }); // gallery.js opens on the way forward
 });

@@ -57,3 +57,26 @@ export function el(tag, attrs = {}, ...children) {
   node.append(...children);
   return node;
 }
+
+// Files dropped anywhere on the page go to `onFiles`; the page shows where they will land.
+export function dropAnywhere(onFiles) {
+  let depth = 0;
+  const hasFiles = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
+  document.addEventListener("dragenter", (e) => {
+    if (!hasFiles(e)) return;
+    depth += 1;
+    document.body.classList.add("dropping");
+  });
+  document.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) document.body.classList.remove("dropping");
+  });
+  document.addEventListener("dragover", (e) => { if (hasFiles(e)) e.preventDefault(); });
+  document.addEventListener("drop", (e) => {
+    depth = 0;
+    document.body.classList.remove("dropping");
+    if (!e.dataTransfer?.files.length) return;
+    e.preventDefault();
+    onFiles([...e.dataTransfer.files].filter((f) => f.type.startsWith("image/") || /\.heic$/i.test(f.name)));
+  });
+}

@@ -6,7 +6,7 @@
 // on the gallery or the upload page. Without JavaScript the form posts to the app as usual.
 "use strict";
 
-import { SignedOut, StaleForm, api, el, refreshCsrf, send } from "./net.js";
+import { SignedOut, StaleForm, api, dropAnywhere, el, refreshCsrf, send } from "./net.js";
 
 const AT_ONCE = 3;
 
@@ -188,29 +188,6 @@ export class Uploader {
     if (status >= 300) throw new Error(`storage answered HTTP ${status}`);
     return api(ticket.complete_url, { body: { description }, json: true });
   }
-}
-
-// Files dropped anywhere on the page go to `onFiles`; the page shows where they will land.
-export function dropAnywhere(onFiles) {
-  let depth = 0;
-  const hasFiles = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
-  document.addEventListener("dragenter", (e) => {
-    if (!hasFiles(e)) return;
-    depth += 1;
-    document.body.classList.add("dropping");
-  });
-  document.addEventListener("dragleave", () => {
-    depth = Math.max(0, depth - 1);
-    if (!depth) document.body.classList.remove("dropping");
-  });
-  document.addEventListener("dragover", (e) => { if (hasFiles(e)) e.preventDefault(); });
-  document.addEventListener("drop", (e) => {
-    depth = 0;
-    document.body.classList.remove("dropping");
-    if (!e.dataTransfer?.files.length) return;
-    e.preventDefault();
-    onFiles([...e.dataTransfer.files].filter((f) => f.type.startsWith("image/") || /\.heic$/i.test(f.name)));
-  });
 }
 
 // The upload page: the form's files (picked or dropped) are listed at once, sent on Upload.
