@@ -420,7 +420,9 @@ def test_a_new_person_drops_photos_browses_edits_and_signs_out(chrome, live, sam
     chrome.delete_all_cookies()
 
 
-def test_the_gallery_with_48_photos_is_light_and_paints_fast(chrome, live, live_app, samples):
+def test_the_gallery_with_48_photos_is_light_paints_fast_and_scrolls_on(
+    chrome, live, live_app, samples
+):
     from photogallery.services import uploads
     from photogallery.services.auth import accounts
     from tests.conftest import insert_photo_row
@@ -434,7 +436,7 @@ def test_the_gallery_with_48_photos_is_light_and_paints_fast(chrome, live, live_
     )
     same_files = {k: getattr(photo, k) for k in ("original_key", "thumbnail_key", "preview_key")}
     with backends.engine.begin() as conn:
-        for n in range(47):
+        for n in range(59):  # 60 photos: a first page of 48, then 12 more while scrolling
             insert_photo_row(conn, owner, 1000 + n, **same_files, label_status="done")
     chrome.execute_cdp_cmd("Network.enable", {})
     chrome.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": True})
@@ -455,6 +457,10 @@ def test_the_gallery_with_48_photos_is_light_and_paints_fast(chrome, live, live_
         "  files.map((r) => [new URL(r.name).pathname, r.decodedBodySize]))}",
     )
     chrome.execute_cdp_cmd("Network.setCacheDisabled", {"cacheDisabled": False})
+    js(chrome, "window.scrollTo(0, document.body.scrollHeight)")
+    until(chrome, lambda d: len(grid_ids(d)) == 60, "the older photos while scrolling")
+    assert len(set(grid_ids(chrome))) == 60
+    assert js(chrome, "return document.querySelector('.more')") is None  # nothing older
     total = shipped["html"] + sum(shipped["files"].values())
     (SHOTS / "gallery-48.json").write_text(
         json.dumps({"fcp_ms": fcp, "bytes_total": total, **shipped}, indent=2)
