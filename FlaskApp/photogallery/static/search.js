@@ -31,7 +31,7 @@ function setup() {
   async function suggest() {
     const typed = input.value;
     const ticket = ++asked;
-    if (!typed.trim()) { close(); return; }
+    if (!typed.trim()) { close(); liveResults("", ticket); return; }
     const answer = await fetch(`${form.dataset.suggest}?${new URLSearchParams({ q: typed })}`, { headers: { Accept: "application/json" } }).catch(() => null);
     if (!answer?.ok || ticket !== asked) return;
     const { suggestions } = await answer.json();
