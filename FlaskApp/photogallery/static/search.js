@@ -45,7 +45,10 @@ function setup() {
     list.hidden = !suggestions.length;
     input.setAttribute("aria-expanded", String(!list.hidden));
     active = -1;
-    liveResults(typed, ticket);
+    // While typing, the grid shows what the word is becoming: "ca" shows the photos of Cat.
+    const last = typed.trim().split(/\s+/).pop().toLowerCase();
+    const best = suggestions.find((s) => s.term === last) || suggestions[0];
+    liveResults(best ? `${words} ${best.term}` : typed, ticket);
   }
 
   // On the gallery, the grid shows what is typed so far (the URL follows, for Back and sharing).
