@@ -206,6 +206,14 @@ def upload_by_dropping(chrome, live: str, samples, label: str) -> None:
         timeout=30,
     )
     assert js(chrome, "return window.notReloaded") is True
+    # Three across, on a phone too, in square boxes that do not move while images load.
+    boxes = js(
+        chrome,
+        "return [...document.querySelectorAll('.grid a.thumb')].map((a) => {"
+        "  const r = a.getBoundingClientRect(); return [Math.round(r.top), r.width, r.height]; })",
+    )
+    assert len({top for top, _, _ in boxes}) == 1, boxes
+    assert all(abs(w - h) < 1 and w > 90 for _, w, h in boxes), boxes
     assert "Cat" in js(
         chrome, "return document.querySelector('.grid').textContent"
     ) or label.startswith("phone")
