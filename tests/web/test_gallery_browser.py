@@ -17,6 +17,7 @@ import pytest
 
 from photogallery import create_app
 from photogallery.data import migrate
+from tests.conftest import missing
 from tests.fixtures.browser import WAIT
 from tests.fixtures.cognito import LiveServer
 
@@ -32,6 +33,8 @@ CONTEXT = {"form": ""}  # "desktop" or "phone", light or dark: names the axe res
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory):
     """The app: local accounts, CSRF on, the ONNX labeler on the inline queue."""
+    if not AXE.exists():
+        missing("axe-core", "make tests/browser/node_modules (npm ci in tests/browser)")
     tmp = tmp_path_factory.mktemp("live-gallery")
     app = create_app(
         {
