@@ -140,3 +140,12 @@ def test_the_grid_is_grouped_by_month_taken_else_uploaded(user_client, backends)
         insert_photo_row(conn, owner, 3, created_at=datetime(2026, 3, 9))
     html = user_client.get("/").get_data(as_text=True)
     assert re.findall(r"<h2>([^<]+)</h2>", html) == ["March 2026", "July 2019", "March 2026"]
+
+
+def test_a_refused_upload_keeps_the_description(user_client):
+    from io import BytesIO
+
+    data = {"file": [(BytesIO(b"just some notes"), "notes.jpg")], "description": "Summer trip"}
+    response = user_client.post("/upload", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400 and b"not a photo" in response.data
+    assert b'value="Summer trip"' in response.data

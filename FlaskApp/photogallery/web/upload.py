@@ -47,7 +47,9 @@ def form():
 
 def upload_page(status: int = 200):
     """The form; with direct upload on, its script sends files straight to the bucket."""
-    return render_template("upload.html", direct_upload_url=direct_upload_url()), status
+    typed = request.form.get("description", "")  # kept when the upload is refused
+    page = render_template("upload.html", direct_upload_url=direct_upload_url(), description=typed)
+    return page, status
 
 
 def direct_upload_url() -> str | None:
