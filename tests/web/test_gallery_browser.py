@@ -421,6 +421,12 @@ def test_a_new_person_drops_photos_browses_edits_and_signs_out(chrome, live, sam
     chrome.get(f"{live}/photos/{described}")
     check_axe(chrome, "photo page")
     assert "Chelsea on the sofa" in chrome.page_source and "Grandma" in chrome.page_source
+    # A shared link opens the photo's own page: Esc goes to the grid.
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    ActionChains(chrome).send_keys(Keys.ESCAPE).perform()
+    until(chrome, lambda d: d.current_url == live + "/", "Esc from the photo's page")
     # The undone delete was never sent: the photo is still there after the undo time.
     time.sleep(max(0.0, undone_at + 5.5 - time.monotonic()))
     assert (

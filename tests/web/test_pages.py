@@ -149,3 +149,14 @@ def test_a_refused_upload_keeps_the_description(user_client):
     response = user_client.post("/upload", data=data, content_type="multipart/form-data")
     assert response.status_code == 400 and b"not a photo" in response.data
     assert b'value="Summer trip"' in response.data
+
+
+def test_a_photos_page_links_the_newer_and_older_photo(upload, user_client):
+    three = [(photo_bytes(seed=n), f"{n}.jpg") for n in (1, 2, 3)]
+    upload(*three)
+    newest, middle, oldest = photo_ids(user_client.get("/").data)
+    page = user_client.get(f"/photos/{middle}").get_data(as_text=True)
+    assert f'<a rel="prev" href="/photos/{newest}"' in page
+    assert f'<a rel="next" href="/photos/{oldest}"' in page
+    first = user_client.get(f"/photos/{newest}").get_data(as_text=True)
+    assert 'rel="prev"' not in first and f'<a rel="next" href="/photos/{middle}"' in first

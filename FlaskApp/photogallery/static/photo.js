@@ -15,3 +15,11 @@ if (article) {
     article.dataset.status = photo.label_status;
   });
 }
+
+// ←/→ go to the newer/older photo, Esc back to the grid (the links do the same without JS).
+document.addEventListener("keydown", (e) => {
+  if (e.target.closest?.("input, textarea") || e.altKey || e.ctrlKey || e.metaKey) return;
+  const to = { ArrowLeft: "a[rel=prev]", ArrowRight: "a[rel=next]", Escape: "a[data-close]" }[e.key];
+  const link = to && document.querySelector(`.steps ${to}`);
+  if (link) window.location.assign(link.href);
+});

@@ -58,6 +58,7 @@ def photo(photo_id: int):
         urls=gallery.photo_urls(backends, found),
         alt=present.alt_text(found),
         chips=present.chips(found.labels),
+        neighbours=gallery.neighbours(backends, current_user.id, found),
     )
 
 
