@@ -10,7 +10,7 @@ if (article) {
     if (!answer?.ok) return;
     const page = new DOMParser().parseFromString(await answer.text(), "text/html");
     const fresh = page.querySelector("article.photo");
-    article.querySelector("aside").replaceWith(document.adoptNode(fresh.querySelector("aside")));
+    article.querySelector(".details").replaceWith(document.adoptNode(fresh.querySelector(".details")));
     article.querySelector("figure img").alt = fresh.querySelector("figure img").alt;
     article.dataset.status = photo.label_status;
   });
