@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app FlaskApp/application.py
 
-.PHONY: run uwsgi test lint audit format bench mutate bundle deploy-check clean
+.PHONY: run uwsgi test fuzz lint audit format bench load mutate bundle deploy-check clean
 
 run: $(VENV)/.run-installed  ## set up what is missing, migrate, serve on 127.0.0.1:$(PORT)
 	$(FLASK) db upgrade
@@ -22,6 +22,11 @@ uwsgi: $(VENV)/.run-installed  ## the same, served by uWSGI with Deploy/uwsgi.in
 
 test: $(VENV)/.dev-installed tests/oidc/node_modules tests/browser/node_modules  ## every test; leaves no server running
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+FUZZ_EXAMPLES ?= 500
+fuzz: $(VENV)/.dev-installed  ## schemathesis with FUZZ_EXAMPLES random examples per API operation (minutes)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/web/test_schemathesis.py \
+		-s -q -o timeout=0 $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -47,6 +52,9 @@ deploy-check: $(VENV)/.dev-installed  ## validate the template and scripts befor
 
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/bench_gallery.py
+
+load: $(VENV)/.dev-installed  ## 200 uploads at once through nginx + uWSGI: none lost (~1 min; needs nginx, MariaDB)
+	$(BIN)/python bench/load_uploads.py $(LOAD_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -8,12 +8,18 @@ times real requests through the app (routing, one indexed query, label lookup, U
 template rendering). Upload timing posts 12-megapixel camera-like JPEGs (grain, ~3 MB) through
 the API. With STORAGE=s3, credentials come from the default chain (with --seaweedfs, from the
 server it starts).
+
+Then the same library is served as on EC2 (nginx → uWSGI with Deploy/uwsgi.ini, one process a
+core, bench/serving.py) and the 100,000-photo gallery is read by 1, 4 and 8 clients at once for
+--served-seconds each: requests/s, median and p95 (the target: p95 ≤ 100 ms on 2 cores). The
+clients share the machine's cores with the server.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import io
 import os
 import random
@@ -23,13 +29,17 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT), str(ROOT / "bench")]
 
+import requests  # noqa: E402
 from bench_images import camera_like_jpeg  # noqa: E402
+from serving import served  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from photogallery import create_app  # noqa: E402
@@ -211,6 +221,65 @@ def measure_url_signing(store, count: int = 3000) -> None:
     print(f"  signing one URL: {per_url:.1f} us   (48 thumbnails: {page:.2f} ms a page)")
 
 
+SERVED_PAGES = (("gallery page 1", "/"), ("search 'cat'", "/?q=cat"))
+CONCURRENCY = (1, 4, 8)
+PASSWORD = "bench password 1"
+
+
+def http_session_cookie(base: str, username: str) -> str:
+    """Sign in through the login form over HTTP; the Cookie header a browser would send."""
+    http = requests.Session()
+    page = http.get(f"{base}/login", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"username": username, "password": PASSWORD, "csrf_token": token}
+    answer = http.post(f"{base}/login", data=form, allow_redirects=False, timeout=30)
+    assert answer.status_code == 302, answer.status_code
+    return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+
+
+def read_for(base: str, path: str, cookie: str, clients: int, seconds: float):
+    """``clients`` keep-alive connections each GET ``path`` back to back for ``seconds``;
+    returns every latency (ms) and the requests per second of them all."""
+    where = urlsplit(base)
+    stop_at = time.perf_counter() + seconds
+
+    def client() -> list[float]:
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+        times = []
+        while time.perf_counter() < stop_at:
+            t0 = time.perf_counter()
+            conn.request("GET", path, headers={"Cookie": cookie})
+            response = conn.getresponse()
+            response.read()
+            times.append((time.perf_counter() - t0) * 1000)
+            assert response.status == 200, response.status
+        conn.close()
+        return times
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = [future.result() for future in [pool.submit(client) for _ in range(clients)]]
+    times = [t for result in results for t in result]
+    return times, len(times) / (time.perf_counter() - t0)
+
+
+def measure_served(settings: dict[str, str], photos: int, seconds: float) -> None:
+    """The large library through nginx + uWSGI, read by several clients at once."""
+    root = Path(tempfile.mkdtemp(prefix="photos-bench-served-"))
+    env = {name: str(value) for name, value in settings.items()}
+    try:
+        with served(env, root) as base:
+            cookie = http_session_cookie(base, "bigbench")
+            read_for(base, "/", cookie, max(CONCURRENCY), 3)  # warm every worker up
+            print(f"served by nginx + uWSGI ({os.cpu_count()} cores), {photos:,} photos:")
+            for name, path in SERVED_PAGES:
+                for clients in CONCURRENCY:
+                    times, rate = read_for(base, path, cookie, clients, seconds)
+                    print(f"  {name:<16} {clients} at once: {rate:6.1f} req/s   {summary(times)}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def seaweedfs(settings: dict[str, str]):
     """Start a SeaweedFS S3 server for the run and point the settings at a fresh bucket in it."""
@@ -241,6 +310,9 @@ def main() -> None:
     parser.add_argument("--labeler", default="none")
     parser.add_argument("--set", action="append", default=[], help="extra setting NAME=VALUE")
     parser.add_argument("--seaweedfs", action="store_true", help="STORAGE=s3 on a local SeaweedFS")
+    parser.add_argument(
+        "--served-seconds", type=float, default=10, help="per served read (0: skip nginx + uWSGI)"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="photos-bench-"))
     settings = {
@@ -277,15 +349,16 @@ def run(args: argparse.Namespace, settings: dict[str, str]) -> None:
     print("both, requests alternating (the fair ratio):")
     measure_interleaved(small, large, args.runs, f"{args.photos:,}")
     measure_url_signing(app.extensions["photogallery"].store)
+    if args.served_seconds:
+        measure_served(settings, args.photos, args.served_seconds)
     queue = app.extensions["photogallery"].queue
     measure_uploads(small, args.uploads, getattr(queue, "drain", lambda: None))
 
 
 def signed_in_client(app, username: str):
     client = app.test_client()
-    password = "bench password 1"
-    client.post("/api/users", json={"username": username, "password": password})
-    sign_in(client, username, password)  # pages are timed as a browser asks: with a session
+    client.post("/api/users", json={"username": username, "password": PASSWORD})
+    sign_in(client, username, PASSWORD)  # pages are timed as a browser asks: with a session
     return client
 
 

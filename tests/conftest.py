@@ -189,6 +189,24 @@ def make_app(settings):
         app.extensions["photogallery"].engine.dispose()
 
 
+def sqlite_app(folder):
+    """An app on a SQLite file and a photo folder in ``folder``, migrated, CSRF off: for a
+    module-scoped fixture whose tests only read, or compare what they stored before and after."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "FLASK_SECRET": "test-secret-" + "x" * 32,
+            "DATABASE_URL": f"sqlite:///{folder / 'photos.db'}",
+            "PHOTOS_DIR": str(folder / "photos"),
+            "LABELER": "none",
+            "LABEL_QUEUE": "inline",
+        }
+    )
+    app.config["WTF_CSRF_ENABLED"] = False
+    migrate.upgrade(app.extensions["photogallery"].engine)
+    return app
+
+
 @pytest.fixture
 def app(make_app):
     return make_app()
@@ -230,6 +248,21 @@ class Auth:
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def cheap_password_hashes(monkeypatch):
+    """One-round hashes, for tests that sign in many times to prove something else (throttling,
+    sessions): a real hash costs 0.1-0.3 s each."""
+    from werkzeug.security import generate_password_hash
+
+    from photogallery.services.auth import accounts
+
+    def cheap(password: str) -> str:
+        return generate_password_hash(password, method="pbkdf2:sha256:1")
+
+    monkeypatch.setattr(accounts, "generate_password_hash", cheap)
+    monkeypatch.setattr(accounts, "_dummy_hash", lambda: cheap("not-a-real-password"))
 
 
 @pytest.fixture

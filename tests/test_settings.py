@@ -60,6 +60,21 @@ def test_every_bad_setting_is_named_in_one_message(tmp_path):
     assert len(err.value.problems) == 5
 
 
+def test_sign_in_throttle_settings_default_and_are_checked_by_name(tmp_path):
+    s = load(tmp_path=tmp_path)
+    assert (s.sign_in_max_failures, s.sign_in_max_failures_per_address) == (5, 20)
+    assert (s.sign_in_max_failures_per_account, s.sign_in_lock_minutes) == (100, 15)
+    env = {
+        "SIGN_IN_MAX_FAILURES": "0",
+        "SIGN_IN_MAX_FAILURES_PER_ADDRESS": "many",
+        "SIGN_IN_MAX_FAILURES_PER_ACCOUNT": "-1",
+        "SIGN_IN_LOCK_MINUTES": "1441",
+    }
+    with pytest.raises(ConfigError) as err:
+        load(env, tmp_path=tmp_path)
+    assert [p.split(":")[0] for p in err.value.problems] == list(env)
+
+
 def test_shared_database_requires_flask_secret(tmp_path):
     env = {"DATABASE_URL": "mysql+mysqlconnector://u:p@db/photos"}
     with pytest.raises(ConfigError, match="FLASK_SECRET: required with a shared database"):
@@ -135,3 +150,24 @@ def test_log_lines_to_a_file_carry_no_colour_codes(make_app, caplog):
     with caplog.at_level(logging.INFO, logger="werkzeug"):
         logging.getLogger("werkzeug").info("\x1b[33mPress CTRL+C\x1b[0m %s", "\x1b[1m200\x1b[0m")
     assert caplog.records[-1].getMessage() == "Press CTRL+C 200"
+
+
+def test_image_limits_and_the_decode_budget_have_defaults_and_are_checked(tmp_path):
+    s = load(tmp_path=tmp_path)
+    assert (s.max_image_frames, s.max_image_metadata_kb, s.decode_budget_megapixels) == (
+        1000,
+        1024,
+        100,
+    )
+    env = {
+        "MAX_IMAGE_FRAMES": "0",
+        "MAX_IMAGE_METADATA_KB": "lots",
+        "DECODE_BUDGET_MEGAPIXELS": "-5",
+    }
+    with pytest.raises(ConfigError) as err:
+        load(env, tmp_path=tmp_path)
+    assert [p.split(":")[0] for p in err.value.problems] == [
+        "MAX_IMAGE_FRAMES",
+        "MAX_IMAGE_METADATA_KB",
+        "DECODE_BUDGET_MEGAPIXELS",
+    ]

@@ -7,14 +7,28 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from datetime import timedelta
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, context
+from .services.auth import sessions
 from .settings import ConfigError, Settings, load_settings
-from .web import api, auth, cognito, direct_upload, errors, gallery, headers, health, media, upload
+from .web import (
+    api,
+    auth,
+    cognito,
+    direct_upload,
+    errors,
+    gallery,
+    headers,
+    health,
+    hosts,
+    ids,
+    media,
+    sessions_api,
+    upload,
+)
 from .web.csrf import csrf
 from .web.icons import bp as icons_bp
 
@@ -28,6 +42,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     configure(app, settings)
     configure_logging(settings)
     context.init_app(app, settings)
+    hosts.register(app, settings)  # first: a forged Host is refused before anything else runs
+    ids.register(app)
     register_extensions(app)
     register_blueprints(app)
     errors.register(app)
@@ -51,7 +67,7 @@ def configure(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SECURE=https,
         REMEMBER_COOKIE_SECURE=https,
         PREFERRED_URL_SCHEME="https" if https else "http",
-        PERMANENT_SESSION_LIFETIME=timedelta(days=14),
+        PERMANENT_SESSION_LIFETIME=sessions.LIFETIME,  # the server-side session's too
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session: a form left open for hours still works
         PHOTOS_SETTINGS=settings,
     )
@@ -106,11 +122,21 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the API checks CSRF itself, only for cookie-authenticated calls
     csrf.exempt(direct_upload.bp)  # likewise (it shares the API's check)
+    csrf.exempt(sessions_api.bp)
     auth.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    blueprints = (auth.bp, gallery.bp, upload.bp, api.bp, direct_upload.bp, health.bp, media.bp)
+    blueprints = (
+        auth.bp,
+        gallery.bp,
+        upload.bp,
+        api.bp,
+        direct_upload.bp,
+        sessions_api.bp,
+        health.bp,
+        media.bp,
+    )
     for blueprint in (*blueprints, icons_bp):
         app.register_blueprint(blueprint)
     if app.config["COGNITO_ENABLED"]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from .data.db import make_engine
+from .decode_budget import DecodeBudget
 from .labelers.base import Labeler
 from .queue.base import LabelQueue
 from .settings import Settings
@@ -30,6 +31,7 @@ class Backends:
     store: Store
     labeler: Labeler | None
     queue: LabelQueue
+    decode_budget: DecodeBudget  # pixels decoded at once by this process's uploads
     cognito: CognitoClient | None = None  # the Cognito app client, when AUTH includes cognito
 
 
@@ -112,5 +114,6 @@ def build_backends(settings: Settings) -> Backends:
         store=build_store(settings),
         labeler=build_labeler(settings),
         queue=build_queue(settings),
+        decode_budget=DecodeBudget(settings.decode_budget_megapixels * 10**6),
         cognito=build_cognito_client(settings),
     )

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import io
+import struct
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from . import image_scan
+from .decode_budget import DecodeBudget
+from .image_limits import (
+    DecodeBusy,
+    ImageRejected,
+    Limits,
+    check,
+    draft_box,
+    megapixels,
+    reserved,
+)
+from .image_scan import Layout
+
+__all__ = ["KINDS", "DecodeBusy", "ImageRejected", "Limits", "ProcessedImage", "process", "sniff"]
 
 try:  # HEIC/HEIF (iPhone photos) through pillow-heif, when installed
     from pillow_heif import register_heif_opener
@@ -17,6 +34,7 @@ try:  # HEIC/HEIF (iPhone photos) through pillow-heif, when installed
 except ImportError:  # pragma: no cover - pillow-heif is in requirements.txt
     HEIC_SUPPORTED = False
 
+DEFAULT_LIMITS = Limits()
 THUMBNAIL_SIZE = 400
 PREVIEW_SIZE = 1600
 JPEG_QUALITY = 84
@@ -32,10 +50,23 @@ KINDS = {
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
-
-
-class ImageRejected(Exception):
-    """The bytes are not an image we accept; the message is for the person who sent it."""
+_ORIENTATION = 0x0112
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# What Pillow raises on a damaged file (struct.error: a header or EXIF shorter than it says).
+_PILLOW_ERRORS = (OSError, ValueError, SyntaxError, struct.error, Image.DecompressionBombError)
+# Modes that Pillow (or we) convert before reducing: palettes, 1-bit, 16-bit grey, and alpha,
+# which Image.reduce premultiplies into a full-size copy.
+_CONVERTED_TO_REDUCE = {"P", "PA", "1", "I;16", "I;16L", "I;16B", "I;16N", "RGBA", "LA"}
+# Bytes of the full-size image converted and reduced at a time (a 12,000 px wide band: 87 rows).
+_BAND_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -71,19 +102,28 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def process(fileobj: BinaryIO, *, max_pixels: int) -> ProcessedImage:
-    """Validate an uploaded image and make its preview and thumbnail (JPEG)."""
+def process(
+    fileobj: BinaryIO,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    budget: DecodeBudget | None = None,
+    strict: bool = True,
+) -> ProcessedImage:
+    """Validate an uploaded image and make its preview and thumbnail (JPEG).
+
+    ``budget`` is the process's decode budget (None: this decode is not shared). ``strict=False``
+    skips the checks of the container (frames, metadata, trailing data, structure) for originals
+    that were accepted earlier; the pixel limits always apply.
+    """
     fileobj.seek(0)
     content_type = sniff(fileobj.read(32))
     if content_type is None:
         raise ImageRejected("is not a photo we can read (JPEG, PNG, WebP, GIF or HEIC)")
-    fileobj.seek(0)
-    with _open(fileobj, content_type, max_pixels) as img:
-        width, height = _displayed_size(img)
-        taken_at = _taken_at(img)
-        preview_img = _decode_oriented(img, PREVIEW_SIZE)
-    preview = _encode(preview_img, PREVIEW_SIZE)
-    thumbnail = _encode(preview_img, THUMBNAIL_SIZE)
+    layout = _layout(fileobj, content_type, limits, strict)
+    with reserved(budget, layout, content_type, limits, PREVIEW_SIZE):
+        width, height, taken_at, preview_img = _decode(fileobj, content_type, layout, limits)
+        preview = _encode(preview_img, PREVIEW_SIZE)
+        thumbnail = _encode(preview_img, THUMBNAIL_SIZE)
     return ProcessedImage(
         content_type=content_type,
         extension=KINDS[content_type][0],
@@ -95,57 +135,151 @@ def process(fileobj: BinaryIO, *, max_pixels: int) -> ProcessedImage:
     )
 
 
-def _open(fileobj: BinaryIO, content_type: str, max_pixels: int) -> Image.Image:
-    # Pillow's own bomb check is the backstop; ours below gives the person a clear reason.
-    Image.MAX_IMAGE_PIXELS = max_pixels * 2
+def _layout(fileobj: BinaryIO, content_type: str, limits: Limits, strict: bool) -> Layout:
+    """What the file declares, checked against the limits before any pixel is decoded."""
+    layout = None
+    if content_type != "image/heic":  # pillow-heif reads the HEIF container
+        # Strict, the walk stops once the metadata is too much; else it goes to the end.
+        metadata_limit = limits.max_metadata_bytes if strict else sys.maxsize
+        try:
+            layout = image_scan.scan(fileobj, content_type, metadata_limit=metadata_limit)
+        except image_scan.Damaged as exc:
+            if strict:
+                raise ImageRejected(f"is damaged and could not be read: it {exc}") from None
+    if layout is None:
+        with _open(fileobj, content_type, limits) as img:
+            layout = _pillow_layout(img)
+    check(layout, limits, content_type, strict)
+    return layout
+
+
+def _pillow_layout(img: Image.Image) -> Layout:
+    metadata = sum(len(v) for v in img.info.values() if isinstance(v, bytes | str))
+    return Layout(img.width, img.height, getattr(img, "n_frames", 1), metadata)
+
+
+def _decode(fileobj: BinaryIO, content_type: str, layout: Layout, limits: Limits):
+    """Size as displayed, date taken and a decoded image of about PREVIEW_SIZE.
+
+    Everything full-size lives only in this call: it is gone before the reservation is.
+    """
+    with _open(fileobj, content_type, limits) as img:
+        if img.width > layout.width or img.height > layout.height:
+            raise ImageRejected("is damaged and could not be read: it contradicts its header")
+        width, height = img.size
+        _load(img, PREVIEW_SIZE)  # first: reading a PNG's EXIF would load it, hiding errors
+        orientation = _orientation(img)
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        taken_at = _taken_at(img)
+        preview_img = _shrink(img, PREVIEW_SIZE, orientation)
+    return width, height, taken_at, preview_img
+
+
+def _open(fileobj: BinaryIO, content_type: str, limits: Limits) -> Image.Image:
+    # Our checks above give the person a clear reason; Pillow's own bomb check is the backstop.
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels * 2
+    fileobj.seek(0)
     try:
         img = Image.open(fileobj)
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise ImageRejected(
+            f"is larger than the limit of {megapixels(limits.max_pixels)} megapixels"
+        ) from None
+    except UnidentifiedImageError:
         raise ImageRejected("could not be read as an image (damaged or unsupported)") from None
-    except (OSError, ValueError, SyntaxError):
+    except (OSError, ValueError, SyntaxError, struct.error):
         raise ImageRejected("is damaged and could not be read") from None
     if img.format not in KINDS[content_type][1]:
         img.close()
         raise ImageRejected("does not match its own file signature")
-    if img.width * img.height > max_pixels:
-        img.close()
-        mp = img.width * img.height / 1e6
-        raise ImageRejected(f"is {mp:.0f} megapixels, more than the {max_pixels / 1e6:.0f} allowed")
     return img
 
 
-def _displayed_size(img: Image.Image) -> tuple[int, int]:
-    orientation = img.getexif().get(0x0112, 1)
-    return (img.height, img.width) if orientation in (5, 6, 7, 8) else img.size
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation (after load), 1 (as stored) when missing or not one of the eight."""
+    try:
+        value = img.getexif().get(_ORIENTATION, 1)
+    except _PILLOW_ERRORS:
+        return 1  # broken EXIF: shown as stored, like every viewer does
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def _taken_at(img: Image.Image) -> datetime | None:
     try:
         value = img.getexif().get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
         return datetime.strptime(str(value).strip("\x00 "), "%Y:%m:%d %H:%M:%S") if value else None
-    except (ValueError, TypeError, KeyError, OSError):
+    except (*_PILLOW_ERRORS, TypeError, KeyError):
         return None  # a camera's odd date is no reason to refuse a photo
 
 
-def _decode_oriented(img: Image.Image, size: int) -> Image.Image:
-    """Decode at no more than ``size`` (JPEG draft mode decodes at 1/2..1/8 scale: fast)."""
+def _load(img: Image.Image, size: int) -> None:
+    """Decode the first frame; a JPEG at 1/2..1/8 scale (draft mode) when ``size`` allows."""
     try:
         if img.format in ("JPEG", "MPO"):
-            # Ask for the box the result will fill; a square box would keep a 4:3 photo at
-            # full scale because its short side is below the box's.
-            ratio = min(1.0, size / max(img.size))
-            img.draft("RGB", (max(1, int(img.width * ratio)), max(1, int(img.height * ratio))))
+            img.draft("RGB", draft_box(img.width, img.height, size))
         img.seek(0)
         img.load()
-        # In place: a transposed copy would hold a second full decode in memory at once.
-        ImageOps.exif_transpose(img, in_place=True)
-        # Bilinear (antialiased in Pillow) for the last <2x step from the draft: indistinguishable
-        # from Lanczos at this ratio and ~3x cheaper; it was half of a 12 MP upload's time.
-        img.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
-        flat = _flatten(img)
-        return img.copy() if flat is img else flat  # the caller closes img
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except (*_PILLOW_ERRORS, EOFError):
         raise ImageRejected("is damaged and could not be read") from None
+
+
+def _shrink(img: Image.Image, size: int, orientation: int) -> Image.Image:
+    """Shrink to ``size``, orient and flatten, holding no second full-size image.
+
+    Anything over twice ``size`` is first reduced by a whole factor, a band of rows at a time,
+    so no converted, premultiplied or rotated full-size copy is ever made: rotation happens at
+    preview size.
+    """
+    try:
+        small = _reduce(img, _reduce_factor(max(img.size), size))
+        # Bilinear (antialiased in Pillow) for the last <2x step: indistinguishable from Lanczos
+        # at this ratio and ~3x cheaper; it was half of a 12 MP upload's time.
+        small.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        if orientation in _TRANSPOSE:  # after the thumbnail: its box is square
+            small = small.transpose(_TRANSPOSE[orientation])
+        flat = _flatten(small)
+        return flat.copy() if flat is img else flat  # not the file's own image object
+    except _PILLOW_ERRORS:
+        raise ImageRejected("is damaged and could not be read") from None
+
+
+def _reduce_factor(side: int, size: int) -> int:
+    """A whole factor that leaves ``side`` at least ``size``: twice it when that can be (the
+    last, smooth resize then halves it or more, as Pillow's reducing_gap=2 does)."""
+    return side // (2 * size) if side >= 4 * size else max(1, side // size)
+
+
+def _reduce(img: Image.Image, factor: int) -> Image.Image:
+    """``img`` made ``factor`` times smaller, in a resizable mode, with no full-size copy."""
+    if factor < 2:
+        return _resizable(img)
+    if img.mode not in _CONVERTED_TO_REDUCE:
+        return img.reduce(factor)  # straight into the small image
+    # Pillow would convert (premultiply) the whole image first: do it a band of rows at a time.
+    width, height = img.size
+    rows = max(1, _BAND_BYTES // (width * 4) // factor) * factor
+    reduced = None
+    for top in range(0, height, rows):
+        band = _resizable(img.crop((0, top, width, min(height, top + rows)))).reduce(factor)
+        if reduced is None:
+            reduced = Image.new(band.mode, (-(-width // factor), -(-height // factor)))
+        reduced.paste(band, (0, top // factor))
+    assert reduced is not None  # height >= 1
+    return reduced
+
+
+def _resizable(img: Image.Image) -> Image.Image:
+    """Palettes and 1-bit become RGB(A) or grey, 16-bit grey its top 8 bits: modes that
+    Pillow reduces and resizes by averaging (it resizes a palette by picking pixels)."""
+    if img.mode in ("P", "PA"):
+        alpha = img.mode == "PA" or "transparency" in img.info
+        return img.convert("RGBA" if alpha else "RGB")
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode.startswith("I;16"):
+        return img.convert("I").point(lambda v: v / 256).convert("L")
+    return img
 
 
 def _flatten(img: Image.Image) -> Image.Image:
@@ -164,5 +298,6 @@ def _encode(img: Image.Image, size: int) -> Rendition:
         img.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
     buf = io.BytesIO()
     # Baseline, not progressive: encoding a 1600 px preview is ~10x faster (measured 8 vs 79 ms).
-    img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False)
+    # No comment: Pillow would copy the file's (a GIF's may be longer than a JPEG can hold).
+    img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False, comment=b"")
     return Rendition(buf.getvalue(), img.width, img.height)

@@ -66,11 +66,18 @@ class Settings:
     sqs_endpoint_url: str | None = None
     auth: frozenset[str] = frozenset({"local"})
     allow_signup: bool = True
+    sign_in_max_failures: int = 5
+    sign_in_max_failures_per_address: int = 20
+    sign_in_max_failures_per_account: int = 100
+    sign_in_lock_minutes: int = 15
     cognito: CognitoSettings | None = None
     base_url: str | None = None
     proxy_count: int = 0
     max_upload_mb: int = 50
     max_image_megapixels: int = 150
+    max_image_frames: int = 1000
+    max_image_metadata_kb: int = 1024
+    decode_budget_megapixels: int = 100
     page_size: int = 48
     log_level: str = "INFO"
     drain_file: str | None = None
@@ -178,7 +185,7 @@ class _Reader:
 def _build(r: _Reader, instance_path: str) -> Settings:
     database_url, embedded_db = _database_url(r, instance_path)
     auth = _auth_modes(r)
-    fields = {**_storage(r, instance_path), **_labels(r), **_serving(r)}
+    fields = {**_storage(r, instance_path), **_labels(r), **_serving(r), **_sign_in(r)}
     region = _aws_region(r, fields, auth)
     return Settings(
         secret_key=_secret_key(r, instance_path, embedded_db),
@@ -230,9 +237,27 @@ def _serving(r: _Reader) -> dict[str, object]:
         "proxy_count": r.int("PROXY_COUNT", 0, 0, 5),
         "max_upload_mb": r.int("MAX_UPLOAD_MB", 50, 1, 5000),
         "max_image_megapixels": r.int("MAX_IMAGE_MEGAPIXELS", 150, 1, 1000),
+        "max_image_frames": r.int("MAX_IMAGE_FRAMES", 1000, 1, 100_000),
+        "max_image_metadata_kb": r.int("MAX_IMAGE_METADATA_KB", 1024, 64, 1024 * 1024),
+        # Pixels decoded at once per process; see "Photos that cost too much" in the README.
+        "decode_budget_megapixels": r.int("DECODE_BUDGET_MEGAPIXELS", 100, 10, 100_000),
         "page_size": r.int("PAGE_SIZE", 48, 1, 500),
         "log_level": r.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
         "drain_file": r.str("DRAIN_FILE").strip() or None,
+    }
+
+
+def _sign_in(r: _Reader) -> dict[str, object]:
+    """The sign-in throttle (services/auth/sign_in_throttle.py says why these numbers)."""
+    return {
+        "sign_in_max_failures": r.int("SIGN_IN_MAX_FAILURES", 5, 1, 1000),
+        "sign_in_max_failures_per_address": r.int(
+            "SIGN_IN_MAX_FAILURES_PER_ADDRESS", 20, 1, 1_000_000
+        ),
+        "sign_in_max_failures_per_account": r.int(
+            "SIGN_IN_MAX_FAILURES_PER_ACCOUNT", 100, 1, 1_000_000
+        ),
+        "sign_in_lock_minutes": r.int("SIGN_IN_LOCK_MINUTES", 15, 1, 24 * 60),
     }
 
 

@@ -81,9 +81,13 @@ def test_photos_in_s3_are_read_by_rekognition_directly(client):
         ("ImageTooLargeException", False, "larger than Rekognition accepts"),
         ("InvalidS3ObjectException", False, "could not read the photo from S3"),
         ("AccessDeniedException", False, "rekognition:DetectLabels"),
-        ("ProvisionedThroughputExceededException", True, "will retry"),
-        ("ThrottlingException", True, "will retry"),
-        ("InternalServerError", True, "will retry"),
+        (
+            "ProvisionedThroughputExceededException",
+            True,
+            "Rekognition failed .ProvisionedThroughputExceededException.$",
+        ),
+        ("ThrottlingException", True, "Rekognition failed .ThrottlingException.$"),
+        ("InternalServerError", True, "Rekognition failed .InternalServerError.$"),
     ],
 )
 def test_each_error_is_permanent_or_retryable_with_a_reason(client, code, retryable, words):

@@ -57,6 +57,10 @@ TARGETS: dict[str, list[str]] = {
     "storage/presign.py": ["*"],
     "services/auth/token_verifier.py": ["*"],
     "services/auth/cognito_sign_in.py": ["*"],
+    "services/auth/sessions.py": ["*"],  # sessions that end server-side
+    "services/auth/sign_in_throttle.py": ["*"],
+    "services/auth/passwords.py": ["*"],
+    "services/deletions.py": ["*"],  # a deleted photo's objects go, or stay recorded
     "web/csrf.py": ["*"],  # module-level wiring only: mutmut mutates inside functions
     "__init__.py": ["register_extensions"],  # where CSRF is switched on and the API exempted
     "services/consistency.py": ["*"],
@@ -67,6 +71,8 @@ TESTS = [
     "tests/data/test_terms.py",
     "tests/services/auth/test_accounts.py",
     "tests/services/auth/test_cognito_sign_in.py",
+    "tests/services/auth/test_passwords.py",
+    "tests/services/test_deletions.py",
     "tests/services/test_consistency.py",
     "tests/services/test_consistency_guard.py",
     "tests/services/auth/test_token_verifier.py",
@@ -83,6 +89,9 @@ TESTS = [
     "tests/web/test_gallery.py",
     "tests/web/test_media.py",
     "tests/web/test_ownership.py",
+    "tests/web/test_sessions.py",
+    "tests/web/test_sign_in_throttle.py",
+    "tests/web/test_sign_up_rules.py",
     "tests/test_cli.py",
 ]
 KILLED = {"killed", "timeout", "caught by type check"}

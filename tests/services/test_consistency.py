@@ -316,3 +316,20 @@ def test_a_write_in_progress_is_left_alone_during_the_grace_period(
     assert result.exit_code == 0, result.output
     assert "younger than 180 minutes: 0 objects, 1 unfinished writes" in result.output
     assert len(list(backends.store.list_unfinished())) == 1
+
+
+def test_renditions_are_remade_for_an_original_accepted_under_older_rules(
+    runner, backends, two_photos
+):
+    """An original kept from before the container checks (bytes after its end) still gets its
+    thumbnail back: only the pixel limits apply to what is already stored."""
+    photo = two_photos[0]
+    original, thumbnail, _preview = keys_of(backends, photo["id"])
+    older = photo_bytes(seed=1) + b"PK\x03\x04 a zip that uploads now refuse"
+    backends.store.save(original, io.BytesIO(older), content_type="image/jpeg")
+    backends.store.delete(thumbnail)
+
+    result = check(runner, "--fix")
+
+    assert f"remade renditions of 1 photos: {photo['id']}" in result.output, result.output
+    assert backends.store.exists(thumbnail)

@@ -228,7 +228,7 @@ def test_the_errors_say_what_is_wrong_with_a_description_label_or_cursor(api):
 
     assert (too_long.status_code, too_long.get_json()) == (
         400,
-        {"error": "the description is longer than 2000 characters"},
+        {"error": "description must be at most 2000 characters"},
     )
     assert (no_label.status_code, no_label.get_json()) == (
         404,

@@ -351,6 +351,44 @@ def test_logout_revokes_the_refresh_token_and_signs_out_of_cognito(browser, oidc
     assert 'name="password"' in again.text
 
 
+def test_sign_out_everywhere_ends_every_cognito_session_and_revokes_its_refresh_tokens(
+    browser, oidc_provider
+):
+    app = browser.client.application
+    other = CognitoBrowser(app.test_client(), oidc_provider)
+    other.sign_in("alice")
+    copied = other.client.get_cookie("session").value
+    bob = CognitoBrowser(app.test_client(), oidc_provider)
+    bob.sign_in("bob")
+    browser.sign_in("alice")
+    alices = [
+        cognito_sign_in.unseal(app.extensions["photogallery"], row.refresh_token)
+        for row in session_rows(app)
+        if row.user_id == user_id_of(app, "alice")
+    ]
+
+    resp = browser.client.post("/settings/sign-out-everywhere")
+
+    assert resp.status_code == 302
+    assert resp.headers["Location"].startswith(oidc_provider.logout_endpoint + "?")
+    assert not browser.is_signed_in() and not other.is_signed_in()
+    replayed = app.test_client()
+    replayed.set_cookie("session", copied)
+    assert replayed.get("/").status_code == 302
+    assert [row.user_id for row in session_rows(app)] == [user_id_of(app, "bob")]
+    assert bob.is_signed_in()
+    assert len(alices) == 2
+    for refresh_token in alices:
+        refused = oidc_provider.token_request(
+            "photos-app", {"grant_type": "refresh_token", "refresh_token": refresh_token}
+        )
+        assert refused.json()["error"] == "invalid_grant"
+
+
+def user_id_of(app, username: str) -> int:
+    return next(u.id for u in user_rows(app) if u.username == username)
+
+
 def test_logout_is_a_csrf_protected_post(browser):
     browser.sign_in()
     app = browser.client.application
@@ -409,7 +447,8 @@ def test_api_refuses_id_tokens_other_clients_and_expired_access_tokens(cognito_a
 def test_personal_api_tokens_still_work_alongside_cognito(make_app, oidc_provider):
     app = make_app(AUTH="local,cognito", **oidc_provider.cognito_env())
     client = app.test_client()
-    client.post("/signup", data={"username": "carol", "password": "x" * 12, "password2": "x" * 12})
+    password = "correct horse battery"
+    client.post("/signup", data={"username": "carol", "password": password, "password2": password})
     page = client.post("/settings", data={"name": "script"}).data
     token = re.search(rb"(pg_[\w-]+)", page).group(1).decode()
 

@@ -134,6 +134,19 @@ def test_start_refuses_what_cannot_be_a_photo_within_the_limit(browser, body, st
     assert response.status_code == status and words in response.get_json()["error"]
 
 
+def test_a_size_written_as_a_whole_float_counts_as_an_integer(browser):
+    """JSON Schema's "integer" takes 2048.0 and 2.048e3; the service gets the int."""
+    for size in (2048.0, 2.048e3):
+        response = browser.post_json(
+            "/api/uploads", {"filename": "a.jpg", "content_type": "image/jpeg", "size": size}
+        )
+        assert response.status_code == 201, response.get_json()
+    half = browser.post_json(
+        "/api/uploads", {"filename": "a.jpg", "content_type": "image/jpeg", "size": 2048.5}
+    )
+    assert half.status_code == 400 and half.get_json()["error"] == "size must be an integer"
+
+
 def test_a_heic_file_without_a_type_gets_one_from_its_name(browser):
     response = browser.post_json(
         "/api/uploads", {"filename": "IMG_1.HEIC", "content_type": "", "size": 10}

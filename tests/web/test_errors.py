@@ -38,3 +38,12 @@ def test_a_service_error_becomes_its_status_as_json_and_as_a_page(make_app, erro
     page = client.get("/refuse")
     assert page.status_code == status and page.mimetype == "text/html"
     assert message in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_method_not_allowed_says_which_are(client):
+    """RFC 9110: a 405 carries Allow, for the API's JSON answer and for pages alike."""
+    for path in ("/api/photos", "/upload"):
+        response = client.open(path, method="PUT")
+        assert response.status_code == 405
+        assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 
 from ..context import get_backends
 from ..data import photos as photo_data
+from ..queue.base import QueueError
 from ..services import label_worker
 from ..services.labeling import label_photo_with_retries
 
@@ -70,5 +71,8 @@ def labels_sweep(older_than: int) -> None:
     """Queue again photos still pending long after upload (their job was lost)."""
     from datetime import timedelta
 
-    count = label_worker.sweep(get_backends(), older_than=timedelta(minutes=older_than))
+    try:
+        count = label_worker.sweep(get_backends(), older_than=timedelta(minutes=older_than))
+    except QueueError as exc:
+        raise click.ClickException(f"the label queue is unavailable ({exc}); try again") from None
     click.echo(f"queued {count} pending photos again")

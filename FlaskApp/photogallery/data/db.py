@@ -5,12 +5,27 @@ from __future__ import annotations
 import logging
 import os
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+MYSQL_DEADLOCK = 1213  # ER_LOCK_DEADLOCK
 
 
 def utcnow() -> datetime:
@@ -89,6 +104,47 @@ class SqliteFile:
 def _watch_file(engine: Engine, file: SqliteFile) -> None:
     event.listen(engine, "connect", file.opened)
     event.listen(engine, "checkout", file.verify)  # one stat per checkout, microseconds
+
+
+def retry_on_deadlock(engine: Engine, work: Callable[[Connection], T], attempts: int = 3) -> T:
+    """Run ``work`` in a transaction, again if MySQL chose it as a deadlock's victim (as it may
+    when several requests first insert the same key at once); the loser's changes were rolled
+    back, so running it again is what MySQL's message asks for."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if attempt == attempts or getattr(exc.orig, "errno", None) != MYSQL_DEADLOCK:
+                raise
+            log.info("deadlock on attempt %d of %s; trying again", attempt, work.__name__)
+    raise AssertionError("unreachable")
+
+
+def delete_older(
+    conn: Connection, key: Column, stamp: Column, before: datetime, limit: int = 100
+) -> int:
+    """Delete up to ``limit`` rows whose ``stamp`` is before ``before``: found by a plain read,
+    deleted one primary ``key`` at a time. A delete ranging over the time index would lock index
+    entries before rows, the opposite order of an insert or update, and deadlock with them on
+    MySQL whenever requests write at once."""
+    found = select(key).where(stamp < before).limit(limit)
+    keys = [{"old_key": value} for value in conn.execute(found).scalars()]
+    if not keys:
+        return 0
+    old = delete(key.table).where(key == bindparam("old_key"), stamp < before)
+    return conn.execute(old, keys).rowcount
+
+
+def sweep(engine: Engine, delete: Callable[[Connection, datetime], int], before: datetime) -> None:
+    """Run a housekeeping delete of rows older than ``before``, in a transaction of its own and
+    best effort: should it fail (a lock timeout, say), the tidying gives way, never the request
+    that asked for it; the next call tidies."""
+    try:
+        with engine.begin() as conn:
+            delete(conn, before)
+    except DBAPIError as exc:
+        log.warning("housekeeping %s postponed: %s", delete.__name__, exc.orig or exc)
 
 
 def check(engine: Engine) -> None:

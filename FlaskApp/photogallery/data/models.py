@@ -12,6 +12,7 @@ class User:
     provider: str
     subject: str
     username: str
+    username_key: str | None  # how the username is compared (see data/users.py)
     email: str | None
     display_name: str | None
     password_hash: str | None

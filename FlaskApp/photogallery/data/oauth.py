@@ -32,6 +32,15 @@ class OAuthSession:
     access_expires_at: datetime
 
 
+# What an OAuthSession holds, in its field order.
+_SESSION_COLUMNS = (
+    oauth_sessions.c.id,
+    oauth_sessions.c.user_id,
+    oauth_sessions.c.refresh_token,
+    oauth_sessions.c.access_expires_at,
+)
+
+
 def add_login(
     conn: Connection,
     state_hash: str,
@@ -96,12 +105,7 @@ def add_session(
 
 def get_session(conn: Connection, handle_hash: str) -> OAuthSession | None:
     row = conn.execute(
-        select(
-            oauth_sessions.c.id,
-            oauth_sessions.c.user_id,
-            oauth_sessions.c.refresh_token,
-            oauth_sessions.c.access_expires_at,
-        ).where(oauth_sessions.c.handle_hash == handle_hash)
+        select(*_SESSION_COLUMNS).where(oauth_sessions.c.handle_hash == handle_hash)
     ).first()
     return OAuthSession(**row._mapping) if row else None
 
@@ -130,3 +134,13 @@ def delete_session(conn: Connection, handle_hash: str) -> OAuthSession | None:
 
 def delete_session_by_id(conn: Connection, session_id: int) -> None:
     conn.execute(delete(oauth_sessions).where(oauth_sessions.c.id == session_id))
+
+
+def delete_user_sessions(conn: Connection, user_id: int) -> list[OAuthSession]:
+    """Remove every Cognito session of one person; returns what they held (to revoke)."""
+    query = select(*_SESSION_COLUMNS).where(oauth_sessions.c.user_id == user_id)
+    found = [OAuthSession(**row._mapping) for row in conn.execute(query)]
+    if found:
+        ids = [s.id for s in found]
+        conn.execute(delete(oauth_sessions).where(oauth_sessions.c.id.in_(ids)))
+    return found

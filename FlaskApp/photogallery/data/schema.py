@@ -32,6 +32,7 @@ MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": 
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; MySQL gets BIGINT.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+MAX_ID = 2**63 - 1  # both are signed 64-bit: a larger number names no row (and cannot be bound)
 # Microseconds matter: keyset pagination orders by created_at, then id.
 Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
@@ -42,12 +43,17 @@ users = Table(
     Column("provider", String(16), nullable=False),  # local | cognito
     Column("subject", String(255), nullable=False),  # Cognito sub, or the local username
     Column("username", String(150), nullable=False),
+    # The username NFKC-casefolded (data/users.py): "Alice" and "ALICE" are one account. NULL
+    # only on an account that migration 0003 found sharing its folded name with an older one.
+    Column("username_key", String(450)),
     Column("email", String(320)),
     Column("display_name", String(200)),
     Column("password_hash", String(255)),
     Column("created_at", Timestamp, nullable=False),
     UniqueConstraint("provider", "subject"),
     UniqueConstraint("provider", "username"),
+    # An index, not a constraint: SQLite adds it without rebuilding the table.
+    Index(None, "provider", "username_key", unique=True),
     **MYSQL,
 )
 
@@ -174,6 +180,34 @@ pending_deletions = Table(
     **MYSQL,
 )
 
+# A signed-in browser: the session cookie holds a random handle, the database its hash. Deleting
+# the row ends the session everywhere at once (sign-out, password change, "sign out everywhere").
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("handle_hash", String(64), nullable=False, unique=True),  # sha256 hex of the handle
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),  # updated at most hourly
+    Index(None, "user_id"),
+    Index(None, "last_seen_at"),  # sweeping sessions unused for the session lifetime
+    **MYSQL,
+)
+
+# Failed sign-ins per key (an account name, a client address, or both): the throttle that every
+# app instance shares. Keys are HMACs, so attempted names (often mistyped passwords) are not kept.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", Timestamp, nullable=False),
+    Column("locked_until", Timestamp),
+    Index(None, "last_failure_at"),  # sweeping keys that went quiet
+    **MYSQL,
+)
+
 __all__ = [
     "api_tokens",
     "metadata",
@@ -183,5 +217,7 @@ __all__ = [
     "photo_labels",
     "photo_terms",
     "photos",
+    "sign_in_failures",
+    "user_sessions",
     "users",
 ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, case, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .db import utcnow
@@ -13,7 +15,14 @@ from .schema import api_tokens, users
 
 
 class UsernameTaken(Exception):
-    """Another account of the same provider already has that username."""
+    """Another account of the same provider already has that username (in any letter case)."""
+
+
+def username_key(username: str) -> str:
+    """How usernames compare: NFKC-casefolded, so "Alice", "ALICE" and "Alice" typed with a
+    full-width A are one name.
+    (Migration 0003 has a frozen copy: change both, with a migration, or never.)"""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", username).casefold())
 
 
 def _user(row) -> User | None:
@@ -34,6 +43,7 @@ def add_user(
         provider=provider,
         subject=subject,
         username=username,
+        username_key=username_key(username),
         email=email,
         display_name=display_name,
         password_hash=password_hash,
@@ -57,7 +67,16 @@ def get_user_by_subject(conn: Connection, provider: str, subject: str) -> User |
 
 
 def get_local_user(conn: Connection, username: str) -> User | None:
-    query = select(users).where(users.c.provider == "local", users.c.username == username)
+    """The local account named ``username`` in any letter case; an exact match comes first, so an
+    account that migration 0003 left without a key is still found by its exact name."""
+    exact = users.c.username == username
+    query = (
+        select(users)
+        .where(users.c.provider == "local")
+        .where(or_(exact, users.c.username_key == username_key(username)))
+        .order_by(case((exact, 0), else_=1))
+        .limit(1)
+    )
     return _user(conn.execute(query).first())
 
 
@@ -81,12 +100,16 @@ def get_user_by_token(conn: Connection, token_hash: str) -> tuple[User, datetime
         .join(api_tokens)
         .where(api_tokens.c.token_hash == token_hash)
     )
-    row = conn.execute(query).first()
+    return user_and(conn.execute(query).first(), "token_last_used_at")
+
+
+def user_and(row, extra: str) -> tuple[User, Any] | None:
+    """A row of ``users`` plus one more column (named ``extra``) as (User, that value)."""
     if row is None:
         return None
     values = dict(row._mapping)
-    last_used = values.pop("token_last_used_at")
-    return User(**values), last_used
+    value = values.pop(extra)
+    return User(**values), value
 
 
 def touch_token(conn: Connection, token_hash: str, *, unless_since: datetime) -> None:

@@ -64,10 +64,10 @@ class RekognitionLabeler:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in PERMANENT:
                 raise LabelerError(f"{PERMANENT[code]} ({code})", retryable=False) from exc
-            raise LabelerError(f"Rekognition failed ({code or 'error'}); will retry") from exc
+            raise LabelerError(f"Rekognition failed ({code or 'error'})") from exc
         except BotoCoreError as exc:
             reason = type(exc).__name__
-            raise LabelerError(f"Rekognition unreachable ({reason}); will retry") from exc
+            raise LabelerError(f"Rekognition unreachable ({reason})") from exc
         return LabelResult(
             labels=[_label(item) for item in response.get("Labels", [])],
             model_version=f"rekognition-{response.get('LabelModelVersion', 'unknown')}",

@@ -28,7 +28,7 @@ from ..data import photo_files
 from ..data import photos as photo_data
 from ..data.photo_files import PhotoFiles
 from ..storage.base import StorageError, StoredObject, UnfinishedWrite, download
-from . import deletions
+from . import deletions, uploads
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = timedelta(hours=3)  # longer than a direct upload's token lives
@@ -182,18 +182,21 @@ def _delete_row(backends: Backends, missing: MissingObjects, report: Report) -> 
 
 def _remake_renditions(backends: Backends, missing: MissingObjects, report: Report) -> None:
     photo = missing.photo
-    max_pixels = backends.settings.max_image_megapixels * 10**6
+    limits = uploads.image_limits(backends.settings)
     try:
         with tempfile.TemporaryFile() as local:
             download(backends.store, photo.original_key, local)
-            image = images.process(local, max_pixels=max_pixels)
+            # Not strict: the original was accepted under the rules of its day.
+            image = images.process(
+                local, limits=limits, budget=backends.decode_budget, strict=False
+            )
         for key, rendition in (
             (photo.preview_key, image.preview),
             (photo.thumbnail_key, image.thumbnail),
         ):
             if key in missing.keys:
                 backends.store.save(key, io.BytesIO(rendition.data), content_type="image/jpeg")
-    except (StorageError, images.ImageRejected) as exc:  # ObjectNotFound is a StorageError
+    except (StorageError, images.ImageRejected, images.DecodeBusy) as exc:  # ObjectNotFound too
         report.problems.append(f"could not remake renditions of photo {photo.id}: {exc}")
         return
     report.repaired_photos.append(photo.id)

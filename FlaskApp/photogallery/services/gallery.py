@@ -13,6 +13,7 @@ from ..data import pending_deletions as pending_data
 from ..data import photos as photo_data
 from ..data import terms
 from ..data.models import Photo
+from ..data.schema import MAX_ID
 from . import deletions
 from .errors import InvalidInput, NotFound, UploadRejected
 from .uploads import clean_description
@@ -144,6 +145,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, photo_id = raw.split("|")
-        return datetime.fromisoformat(created), int(photo_id)
+        before = datetime.fromisoformat(created), int(photo_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput("the page cursor is not valid; start from the first page") from None
+        before = None
+    if before is None or not 1 <= before[1] <= MAX_ID:  # a larger id cannot even be bound
+        raise InvalidInput("the page cursor is not valid; start from the first page")
+    return before

@@ -36,9 +36,12 @@ def label_photo(backends: Backends, photo_id: int, *, force: bool = False) -> st
         result = labeler.detect_labels(image, key=photo.preview_key)
     except (LabelerError, StorageError) as exc:
         retryable = getattr(exc, "retryable", True) and not isinstance(exc, ObjectNotFound)
-        final = not retryable or photo.label_attempts + 1 >= MAX_ATTEMPTS
+        attempts = photo.label_attempts + 1
+        final = not retryable or attempts >= MAX_ATTEMPTS
+        # The owner reads this when the photo ends failed: say that trying stopped.
+        error = f"{exc}; gave up after {attempts} attempts" if final and retryable else str(exc)
         with backends.engine.begin() as conn:
-            photo_data.mark_label_attempt(conn, photo_id, error=str(exc), final=final)
+            photo_data.mark_label_attempt(conn, photo_id, error=error, final=final)
         log.warning(
             "labeling photo %s failed (%s): %s", photo_id, "final" if final else "will retry", exc
         )

@@ -16,8 +16,9 @@ from ..backends import Backends
 from ..data import photos as photo_data
 from ..data.models import Photo
 from ..queue.base import QueueError
+from ..settings import Settings
 from ..storage.base import StorageError
-from .errors import DuplicateUpload, UploadRejected
+from .errors import DuplicateUpload, UploadBusy, UploadRejected
 
 log = logging.getLogger(__name__)
 MAX_DESCRIPTION = 2000
@@ -54,6 +55,7 @@ def add_photo_from_store(
 def _add(backends, owner_id, fileobj, filename, description, save_original: Saver) -> Photo:
     """Validate → make renditions → store → record → queue labeling, the same for every path."""
     name = clean_filename(filename)
+    description = clean_description(description)  # before any work: it may be refused
     sha256, size = _digest(fileobj)
     if size == 0:
         raise UploadRejected(f"{name} is empty")
@@ -61,14 +63,30 @@ def _add(backends, owner_id, fileobj, filename, description, save_original: Save
     if existing:
         raise DuplicateUpload(f"{name} is already in your gallery", existing.id)
     try:
-        image = images.process(fileobj, max_pixels=backends.settings.max_image_megapixels * 10**6)
+        image = images.process(
+            fileobj, limits=image_limits(backends.settings), budget=backends.decode_budget
+        )
     except images.ImageRejected as exc:
         raise UploadRejected(f"{name} {exc}") from None
+    except images.DecodeBusy:
+        raise UploadBusy(
+            f"{name} could not be processed now: the server is busy with other large photos; "
+            "try again in a minute"
+        ) from None
     photo = _store_and_record(
         backends, owner_id, save_original, name, size, sha256, image, description
     )
     _queue_labeling(backends, photo.id)
     return photo
+
+
+def image_limits(settings: Settings) -> images.Limits:
+    """What an uploaded image may be, from the MAX_IMAGE_* settings."""
+    return images.Limits(
+        max_pixels=settings.max_image_megapixels * 10**6,
+        max_frames=settings.max_image_frames,
+        max_metadata_bytes=settings.max_image_metadata_kb * 1024,
+    )
 
 
 def _store_and_record(backends, owner_id, save_original, name, size, sha256, image, description):

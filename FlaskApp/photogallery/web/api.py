@@ -11,9 +11,12 @@ from ..context import get_backends
 from ..data.models import Photo
 from ..services import gallery, suggestions
 from ..services.auth import accounts
+from ..services.errors import SignupClosed
 from .csrf import csrf
 from .openapi import OPENAPI
+from .safety import client_address
 from .upload import add_uploaded_files
+from .validation import check_request, json_body, query_value
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 PUBLIC = {"api.create_user", "api.create_token", "api.openapi"}
@@ -25,15 +28,26 @@ def error(message: str, status: int, **extra):
 
 @bp.before_request
 def protect_cookie_sessions():
-    """Cookie-authenticated changes need the CSRF token; bearer tokens cannot be forged."""
+    """Cookie-authenticated changes need the CSRF token; calls signed in by a bearer token do not
+    (a browser never adds one by itself). Merely sending the header exempts nothing."""
     if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in PUBLIC:
-        return None
-    if request.headers.get("Authorization", "").lower().startswith("bearer "):
         return None
     if not current_user.is_authenticated:
         return None  # nobody's cookies to misuse: the view answers 401 "sign in first"
+    if current_user.via_token:
+        return None
     csrf.protect()
     return None
+
+
+@bp.before_request
+def signup_open():
+    """A closed sign-up is a 403 whatever the body holds: availability before content."""
+    if request.endpoint == "api.create_user" and not get_backends().settings.allow_signup:
+        raise SignupClosed()
+
+
+bp.before_request(check_request)  # after the CSRF check: fields and types as the document has them
 
 
 def signed_in(view):
@@ -83,10 +97,8 @@ def openapi():
 @bp.post("/users")
 def create_user():
     """Create a local account (when sign-up is open)."""
-    body = request.get_json(silent=True) or {}
-    user = accounts.create_local_user(
-        get_backends(), str(body.get("username", "")), str(body.get("password", ""))
-    )
+    body = json_body()
+    user = accounts.create_local_user(get_backends(), body["username"], body["password"])
     return jsonify(id=user.id, username=user.username), 201
 
 
@@ -95,7 +107,7 @@ def create_token():
     """A personal API token for the local account in the HTTP Basic credentials."""
     auth = request.authorization
     user = (
-        accounts.authenticate(get_backends(), auth.username or "", auth.password or "")
+        accounts.sign_in(get_backends(), auth.username or "", auth.password or "", client_address())
         if auth and auth.type == "basic"
         else None
     )
@@ -103,8 +115,8 @@ def create_token():
         response = jsonify(error="send the username and password with HTTP Basic authentication")
         response.headers["WWW-Authenticate"] = 'Basic realm="photos"'
         return response, 401
-    body = request.get_json(silent=True) or {}
-    token = accounts.create_api_token(get_backends(), user.id, str(body.get("name", "API token")))
+    name = json_body().get("name", "API token")
+    token = accounts.create_api_token(get_backends(), user.id, name)
     return jsonify(token=token), 201
 
 
@@ -117,7 +129,7 @@ def list_photos():
         current_user.id,
         query=request.args.get("q", ""),
         cursor=request.args.get("cursor") or None,
-        limit=request.args.get("limit", type=int),
+        limit=query_value("limit"),
     )
     return jsonify(photos=[photo_json(p) for p in page.photos], next_cursor=page.next_cursor)
 
@@ -146,7 +158,8 @@ def upload_photos():
     if not added:
         if not problems:
             return error("send one or more photos as multipart parts named 'file'", 400)
-        return error(problems[0].reason, problems[0].status, errors=errors)
+        body, status = error(problems[0].reason, problems[0].status, errors=errors)
+        return body, status, problems[0].headers()
     return jsonify(photos=[photo_json(p) for p in added], errors=errors), 201
 
 
@@ -161,12 +174,8 @@ def get_photo(photo_id: int):
 @signed_in
 def patch_photo(photo_id: int):
     """Change a photo's description."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("description"), str):
-        return error('send JSON like {"description": "..."}', 400)
-    photo = gallery.update_description(
-        get_backends(), current_user.id, photo_id, body["description"]
-    )
+    description = json_body()["description"]
+    photo = gallery.update_description(get_backends(), current_user.id, photo_id, description)
     return jsonify(photo_json(photo))
 
 
@@ -184,10 +193,7 @@ def delete_photo(photo_id: int):
 @signed_in
 def add_label(photo_id: int):
     """Add the owner's own label to a photo."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-        return error('send JSON like {"name": "Grandma"}', 400)
-    photo = gallery.add_label(get_backends(), current_user.id, photo_id, body["name"])
+    photo = gallery.add_label(get_backends(), current_user.id, photo_id, json_body()["name"])
     return jsonify(photo_json(photo))
 
 

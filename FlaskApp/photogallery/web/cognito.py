@@ -7,13 +7,12 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_login import logout_user
 
 from ..context import get_backends
 from ..services.auth import cognito_sign_in
 from ..services.auth.cognito_client import CognitoUnavailable
 from ..services.auth.cognito_sign_in import SignInFailed
-from .auth import COGNITO_SESSION, start_session
+from .auth import COGNITO_SESSION, end_session, start_session
 from .errors import answer
 from .safety import external_url, safe_next
 
@@ -84,14 +83,13 @@ def failed(message: str, status: int = 400):
 def keep_cognito_session_fresh():
     """Refresh an expiring access token; if Cognito says no, sign out and ask to sign in again."""
     handle = session.get(COGNITO_SESSION)
-    if not handle or request.endpoint in NOT_REFRESHED:
-        return None
+    if not handle or request.endpoint in NOT_REFRESHED or "Authorization" in request.headers:
+        return None  # (a request with credentials of its own does not use the cookie at all)
     if request.blueprint in NOT_REFRESHED_BLUEPRINTS:
         return None
     if cognito_sign_in.keep_session_fresh(get_backends(), handle):
         return None
-    logout_user()
-    session.clear()
+    end_session()
     return session_expired()
 
 

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, url_for
 from flask_login import current_user
 
 from ..context import get_backends
 from ..services import direct_uploads
-from .api import error, photo_json, protect_cookie_sessions, signed_in
+from .api import photo_json, protect_cookie_sessions, signed_in
+from .validation import check_request, json_body
 
 bp = Blueprint("direct_upload", __name__, url_prefix="/api/uploads")
 bp.before_request(protect_cookie_sessions)
+bp.before_request(check_request)
 
 
 @bp.post("")
 @signed_in
 def start():
     """Answer 201 with ``url`` and ``fields`` to POST the file to, and a ``token``."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return error('send JSON like {"filename": "cat.jpg", "content_type": ..., "size": N}', 400)
+    body = json_body()
     ticket = direct_uploads.start_upload(
         get_backends(),
         current_user.id,
-        str(body.get("filename") or ""),
-        str(body.get("content_type") or ""),
-        body.get("size"),
+        body["filename"],
+        body.get("content_type", ""),
+        body["size"],
     )
     complete_url = url_for("direct_upload.complete", token=ticket.token)
     return jsonify(
@@ -42,11 +42,8 @@ def start():
 @signed_in
 def complete(token: str):
     """Check and record the photo sent to S3; answer 201 with the photo."""
-    body = request.get_json(silent=True) or {}
-    description = body.get("description") if isinstance(body, dict) else ""
-    photo = direct_uploads.complete_upload(
-        get_backends(), current_user.id, token, str(description or "")
-    )
+    description = json_body().get("description", "")
+    photo = direct_uploads.complete_upload(get_backends(), current_user.id, token, description)
     response = jsonify(photo_json(photo))
     response.headers["Location"] = url_for("api.get_photo", photo_id=photo.id)
     return response, 201

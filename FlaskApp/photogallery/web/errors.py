@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -13,6 +13,7 @@ from ..context import get_backends
 from ..data.db import DatabaseError
 from ..services.errors import ServiceError
 from ..storage.base import StorageError
+from .form_limits import form_limit_message
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +39,10 @@ def answer(status: int, message: str, **details: object):
 
 def register(app) -> None:
     @app.errorhandler(RequestEntityTooLarge)
-    def too_large(_exc):
+    def too_large(exc):
         limit = get_backends().settings.max_upload_mb
-        return answer(413, f"That upload is larger than the {limit} MB allowed at once.")
+        message = form_limit_message(exc)  # a long text field or too many parts, if that
+        return answer(413, message or f"That upload is larger than the {limit} MB allowed at once.")
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc):
@@ -55,17 +57,27 @@ def register(app) -> None:
     def refused(exc: ServiceError):
         # Not found, invalid input, a taken username, a duplicate photo: each error class
         # carries its status; the message is for the person.
-        return answer(exc.status, str(exc), **exc.details())
+        response, status = answer(exc.status, str(exc), **exc.details())
+        return response, status, exc.headers()
 
     @app.errorhandler(HTTPException)
     def http_error(exc):
-        return answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
+        response = make_response(
+            answer(exc.code or 500, MESSAGES.get(exc.code or 500, exc.description or ""))
+        )
+        for name, value in exc.get_headers():  # e.g. the Allow of a 405 (RFC 9110)
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(DatabaseError)
     def database_down(exc):
         orig = getattr(exc, "orig", None)  # DatabaseError (data/db.py) is ours: no driver error
         log.error("database error: %s", type(orig).__name__ if orig else exc)
+        # The page's header shows the signed-in person, whom Flask-Login would load again from
+        # the database that just failed (a bare 500): this answer shows as to a visitor.
+        current_app.login_manager._update_request_context_with_user()
         return answer(503, "The photo database is unavailable; try again shortly.")
 
     @app.errorhandler(StorageError)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from ..services import gallery, uploads
+from ..services.auth import accounts
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_DESCRIPTION = {"type": "string", "maxLength": uploads.MAX_DESCRIPTION}
 
 
 def _json(schema: dict, description: str) -> dict:
@@ -10,8 +14,12 @@ def _json(schema: dict, description: str) -> dict:
 
 
 def _json_body(properties: dict, *required: str) -> dict:
-    """A JSON object request body; required when it names required fields."""
-    schema: dict = {"type": "object", "properties": properties}
+    """A JSON object request body; required when it names required fields.
+
+    web/validation.py checks every request against these schemas: a field not listed here is
+    refused, so a misspelt name is an error rather than silently ignored.
+    """
+    schema: dict = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
         schema["required"] = list(required)
     body: dict = {"content": {"application/json": {"schema": schema}}}
@@ -26,12 +34,20 @@ def _errors(*codes: int) -> dict:
         404: "No such photo",
         409: "Conflict (duplicate)",
         413: "Too large",
+        415: "The body is not JSON",
+        429: "Too many failed sign-ins (see Retry-After)",
         503: "A service is unavailable",
     }
     return {str(c): _json(_ERROR, reasons[c]) for c in codes}
 
 
-_PHOTO_ID = {"name": "photo_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+# web/ids.py: up to 18 digits in a URL, so every id a client can send fits the database.
+_PHOTO_ID = {
+    "name": "photo_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+}
 
 OPENAPI: dict = {
     "openapi": "3.1.0",
@@ -93,8 +109,16 @@ OPENAPI: dict = {
                 "security": [],
                 "requestBody": _json_body(
                     {
-                        "username": {"type": "string"},
-                        "password": {"type": "string", "minLength": 8},
+                        "username": {
+                            "type": "string",
+                            "pattern": accounts.USERNAME.pattern,
+                            "description": accounts.USERNAME_RULE,
+                        },
+                        "password": {
+                            "type": "string",
+                            "minLength": accounts.MIN_PASSWORD,
+                            "maxLength": accounts.MAX_PASSWORD,
+                        },
                     },
                     "username",
                     "password",
@@ -105,12 +129,16 @@ OPENAPI: dict = {
                             "type": "object",
                             "properties": {
                                 "id": {"type": "integer"},
-                                "username": {"type": "string"},
+                                "username": {
+                                    "type": "string",
+                                    "pattern": accounts.USERNAME.pattern,
+                                    "description": accounts.USERNAME_RULE,
+                                },
                             },
                         },
                         "Created",
                     ),
-                    **_errors(400, 403, 409),
+                    **_errors(400, 403, 409, 413, 415),
                 },
             }
         },
@@ -118,6 +146,9 @@ OPENAPI: dict = {
             "post": {
                 "summary": "Create a personal API token (HTTP Basic with a local account)",
                 "security": [{"basic": []}],
+                "requestBody": _json_body(
+                    {"name": {"type": "string", "maxLength": accounts.MAX_TOKEN_NAME}}
+                ),
                 "responses": {
                     "201": _json(
                         {
@@ -127,7 +158,7 @@ OPENAPI: dict = {
                         },
                         "The token, shown once",
                     ),
-                    **_errors(401),
+                    **_errors(400, 401, 413, 415, 429),
                 },
             }
         },
@@ -174,8 +205,9 @@ OPENAPI: dict = {
                                     "file": {
                                         "type": "array",
                                         "items": {"type": "string", "format": "binary"},
+                                        "minItems": 1,
                                     },
-                                    "description": {"type": "string", "maxLength": 2000},
+                                    "description": _DESCRIPTION,
                                 },
                             }
                         }
@@ -246,12 +278,10 @@ OPENAPI: dict = {
             },
             "patch": {
                 "summary": "Change the description",
-                "requestBody": _json_body(
-                    {"description": {"type": "string", "maxLength": 2000}}, "description"
-                ),
+                "requestBody": _json_body({"description": _DESCRIPTION}, "description"),
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/Photo"}, "The photo"),
-                    **_errors(400, 401, 404),
+                    **_errors(400, 401, 404, 413, 415),
                 },
             },
             "delete": {
@@ -275,11 +305,11 @@ OPENAPI["paths"]["/api/photos/{photo_id}/labels"] = {
     "post": {
         "summary": "Add the owner's own label (kept through relabeling, searchable)",
         "requestBody": _json_body(
-            {"name": {"type": "string", "minLength": 1, "maxLength": 100}}, "name"
+            {"name": {"type": "string", "minLength": 1, "maxLength": gallery.MAX_LABEL}}, "name"
         ),
         "responses": {
             "200": _json({"$ref": "#/components/schemas/Photo"}, "The photo with the label"),
-            **_errors(400, 401, 404),
+            **_errors(400, 401, 404, 413, 415),
         },
     },
 }
@@ -329,7 +359,7 @@ OPENAPI["paths"]["/api/uploads"] = {
                 "Send the file as multipart/form-data to url, then POST complete_url",
             ),
             **_errors(400, 401, 404, 413),
-            "415": _json(_ERROR, "Not a photo type"),
+            "415": _json(_ERROR, "Not a photo type, or the body is not JSON"),
         },
     }
 }
@@ -337,11 +367,19 @@ OPENAPI["paths"]["/api/uploads/{token}/complete"] = {
     "parameters": [_UPLOAD_TOKEN],
     "post": {
         "summary": "Check, thumbnail and record the photo sent to S3",
-        "requestBody": _json_body({"description": {"type": "string", "maxLength": 2000}}),
+        "requestBody": _json_body({"description": _DESCRIPTION}),
         "responses": {
             "201": _json({"$ref": "#/components/schemas/Photo"}, "Stored"),
-            **_errors(400, 401, 404, 409, 503),
+            **_errors(400, 401, 404, 409, 413, 415, 503),
             "410": _json(_ERROR, "The upload expired"),
         },
     },
+}
+
+# Sign out everywhere (web/sessions_api.py).
+OPENAPI["paths"]["/api/sessions"] = {
+    "delete": {
+        "summary": "End every browser session of the caller (API tokens stay until revoked)",
+        "responses": {"204": {"description": "Every session ended"}, **_errors(401)},
+    }
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 
 
 def safe_next(target: str | None) -> str | None:
@@ -28,3 +28,9 @@ def external_url(endpoint: str, **values: object) -> str:
         return url_for(endpoint, _external=True, **values)
     parts = urlsplit(base)
     return f"{parts.scheme}://{parts.netloc}{url_for(endpoint, **values)}"
+
+
+def client_address() -> str:
+    """The client's address: the peer's, or with PROXY_COUNT the one the trusted proxies saw
+    (ProxyFix rewrote it), never a forwarded header nobody vouches for."""
+    return request.remote_addr or ""

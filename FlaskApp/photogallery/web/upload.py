@@ -42,7 +42,9 @@ def form():
         return redirect(url_for("gallery.index"))
     if not problems:
         flash("Choose one or more photos to upload.", "error")
-    return upload_page(problems[0].status if problems else 400)
+        return upload_page(400)
+    page, status = upload_page(problems[0].status)
+    return page, status, problems[0].headers()
 
 
 def upload_page(status: int = 200):

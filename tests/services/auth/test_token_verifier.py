@@ -253,3 +253,53 @@ def test_keys_without_use_are_signing_keys_and_malformed_entries_are_skipped(
     claims = verifier.verify_id_token(oidc_provider.mint(oidc_provider.id_token_claims()))
 
     assert claims["sub"] == oidc_provider.users["alice"].sub
+
+
+@pytest.mark.parametrize(
+    ("overrides", "nonce", "reason"),
+    [
+        ({"aud": "other-app"}, None, "it was issued for another app client (aud)"),
+        (
+            {"nonce": "n-old"},
+            "n-new",
+            "its nonce does not match this sign-in (a replayed ID token?)",
+        ),
+        ({}, "n-new", "its nonce does not match this sign-in (a replayed ID token?)"),
+        ({"iss": "https://elsewhere.example"}, None, "it was issued by another issuer (iss)"),
+    ],
+)
+def test_the_reason_a_person_is_shown_for_a_refused_id_token_is_exact(
+    oidc_provider, verifier_for, overrides, nonce, reason
+):
+    claims = oidc_provider.id_token_claims(**overrides)
+    if "nonce" not in overrides:
+        claims.pop("nonce", None)
+    verifier = verifier_for(KeySet(oidc_provider.public_jwk))
+
+    with pytest.raises(TokenInvalid) as refused:
+        verifier.verify_id_token(oidc_provider.mint(claims), nonce=nonce)
+
+    assert refused.value.reason == reason
+
+
+def test_an_unknown_kid_while_the_jwks_endpoint_is_down_is_refused_not_raised(
+    oidc_provider, verifier_for
+):
+    clock = FakeClock()
+    keyset = KeySet(oidc_provider.public_jwk)
+    verifier = verifier_for(keyset, clock)
+    verifier.verify_id_token(oidc_provider.mint(oidc_provider.id_token_claims()))
+    keyset.down = True
+    clock.now += JWKS_MIN_REFETCH
+
+    unknown = oidc_provider.mint(oidc_provider.id_token_claims(), headers={"kid": "rotated"})
+    with pytest.raises(TokenInvalid, match="does not publish"):
+        verifier.verify_id_token(unknown)
+    assert keyset.calls == 2
+
+
+def test_a_key_set_document_without_keys_publishes_none(oidc_provider, verifier_for):
+    verifier = TokenVerifier(oidc_provider.issuer, "photos-app", JwksCache(lambda: {}))
+
+    with pytest.raises(TokenInvalid, match="does not publish"):
+        verifier.verify_id_token(oidc_provider.mint(oidc_provider.id_token_claims()))

@@ -15,11 +15,14 @@ from ...data import users as user_data
 from ...data.db import utcnow
 from ...data.models import User
 from ..errors import InvalidInput, SignupClosed, UsernameTaken
+from . import passwords, sessions, sign_in_throttle
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{2,149}$")
-MIN_PASSWORD = 8
+USERNAME_RULE = "3 to 150 letters, digits or . _ @ + - (starting with a letter or digit)"
+MIN_PASSWORD, MAX_PASSWORD = passwords.MIN_LENGTH, passwords.MAX_LENGTH
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "pg_"  # noqa: S105 - a marker, not a secret
+MAX_TOKEN_NAME = 100
 
 
 def create_local_user(
@@ -29,11 +32,8 @@ def create_local_user(
         raise SignupClosed()
     username = (username or "").strip()
     if not USERNAME.match(username):
-        raise InvalidInput(
-            "a username is 3 to 150 letters, digits or . _ @ + - (starting with a letter or digit)"
-        )
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters")
+        raise InvalidInput(f"a username is {USERNAME_RULE}")
+    passwords.check_new_password(password or "", username)
     with backends.engine.begin() as conn:
         try:
             return user_data.add_user(
@@ -46,6 +46,34 @@ def create_local_user(
             )
         except user_data.UsernameTaken:
             raise UsernameTaken(f"the username {username} is taken") from None
+
+
+def sign_in(backends: Backends, username: str, password: str, address: str) -> User | None:
+    """``authenticate``, throttled per name and per client ``address`` (sign_in_throttle.py):
+    TooManyAttempts while a key waits, without looking at the password at all."""
+    keys = sign_in_throttle.keys_for(backends, username, address)
+    sign_in_throttle.refuse_if_locked(backends, keys)
+    user = authenticate(backends, username, password)
+    if user is None:
+        sign_in_throttle.record_failure(backends, keys)
+    else:
+        sign_in_throttle.record_success(backends, keys)
+    return user
+
+
+def change_password(backends: Backends, user_id: int, current: str, new: str, address: str) -> User:
+    """Set a new password after checking the current one (throttled like a sign-in), and end
+    every session of the person: whoever had the old password is out."""
+    user = get_user(backends, user_id)
+    if user is None or user.provider != "local" or not user.password_hash:
+        raise InvalidInput("this account has no password here; it signs in with Cognito")
+    if sign_in(backends, user.username, current, address) is None:
+        raise InvalidInput("the current password is not right")
+    passwords.check_new_password(new, user.username)
+    with backends.engine.begin() as conn:
+        user_data.update_user(conn, user.id, password_hash=generate_password_hash(new))
+    sessions.close_all_sessions(backends, user.id)
+    return user
 
 
 def authenticate(backends: Backends, username: str, password: str) -> User | None:
@@ -73,7 +101,7 @@ def get_user(backends: Backends, user_id: int) -> User | None:
 def create_api_token(backends: Backends, user_id: int, name: str = "API token") -> str:
     """A new personal token; only its hash is kept, so it is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    name = (name or "").strip()[:100] or "API token"
+    name = (name or "").strip()[:MAX_TOKEN_NAME] or "API token"
     with backends.engine.begin() as conn:
         user_data.add_token(conn, user_id, _hash(token), name)
     return token

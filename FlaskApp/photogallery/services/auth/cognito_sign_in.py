@@ -187,14 +187,27 @@ def sign_out(backends: Backends, handle: str) -> None:
     """Forget the session and revoke its refresh token at Cognito (best effort)."""
     with backends.engine.begin() as conn:
         found = oauth_data.delete_session(conn, _hash(handle))
-    if found is None or backends.cognito is None:
-        return
-    refresh_token = unseal(backends, found.refresh_token)
-    if refresh_token:
+    if found is not None:
+        _revoke(backends, found)
+
+
+def sign_out_everywhere(backends: Backends, user_id: int) -> int:
+    """Forget every Cognito session of the person and revoke their refresh tokens (best effort);
+    returns how many there were."""
+    with backends.engine.begin() as conn:
+        found = oauth_data.delete_user_sessions(conn, user_id)
+    for ended in found:
+        _revoke(backends, ended)
+    return len(found)
+
+
+def _revoke(backends: Backends, ended: oauth_data.OAuthSession) -> None:
+    refresh_token = unseal(backends, ended.refresh_token)
+    if refresh_token and backends.cognito is not None:
         try:
             backends.cognito.revoke(refresh_token)
         except CognitoUnavailable as exc:
-            log.warning("could not revoke the refresh token of user %s: %s", found.user_id, exc)
+            log.warning("could not revoke the refresh token of user %s: %s", ended.user_id, exc)
 
 
 def user_for_access_token(backends: Backends, token: str) -> User | None:

@@ -1,8 +1,8 @@
 """pending deletions: object keys of deleted photos that the store has not removed yet
 
 Revision ID: 0004
-Revises: 0002
-Create Date: 2026-12-05
+Revises: 0003
+Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import mysql
 
 MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
