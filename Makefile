@@ -20,7 +20,7 @@ uwsgi: $(VENV)/.run-installed  ## the same, served by uWSGI with Deploy/uwsgi.in
 	PHOTOS_RUN_DIR=$(CURDIR)/FlaskApp/instance/run \
 	exec Deploy/bin/photos-web --http-socket 127.0.0.1:$(PORT)
 
-test: $(VENV)/.dev-installed tests/oidc/node_modules  ## every test; leaves no server running
+test: $(VENV)/.dev-installed tests/oidc/node_modules tests/browser/node_modules  ## every test; leaves no server running
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 FUZZ_EXAMPLES ?= 500
@@ -72,5 +72,9 @@ tests/oidc/node_modules: tests/oidc/package.json tests/oidc/package-lock.json
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+tests/browser/node_modules: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 clean:
-	rm -rf $(VENV) tests/oidc/node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) tests/oidc/node_modules tests/browser/node_modules tests/screenshots .pytest_cache .ruff_cache

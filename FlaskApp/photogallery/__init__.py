@@ -30,6 +30,7 @@ from .web import (
     upload,
 )
 from .web.csrf import csrf
+from .web.icons import bp as icons_bp
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -136,7 +137,7 @@ def register_blueprints(app: Flask) -> None:
         health.bp,
         media.bp,
     )
-    for blueprint in blueprints:
+    for blueprint in (*blueprints, icons_bp):
         app.register_blueprint(blueprint)
     if app.config["COGNITO_ENABLED"]:
         app.register_blueprint(cognito.bp)

@@ -6,7 +6,7 @@ import pytest
 
 # Everything else needs a signed-in person. Media URLs are public but carry their own signature.
 PUBLIC = {
-    "static", "health.health", "health.ready", "media.media",
+    "static", "health.health", "health.ready", "media.media", "icons.favicon",
     "auth.login", "auth.signup", "auth.logout",
     "api.openapi", "api.create_user", "api.create_token",
     "cognito.login", "cognito.callback",

@@ -33,6 +33,7 @@ PUBLIC_WITH_ARGUMENTS = {"static"}
 OWNED_VIA_QUERY_OR_FORM = {
     ("gallery.index", "GET"),
     ("api.list_photos", "GET"),
+    ("api.suggest", "GET"),
     ("auth.settings_page", "GET"),
     ("auth.settings_page", "POST"),
 }
@@ -125,6 +126,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("api.list_photos", "GET"): Call(
         lambda w, p: {"path": "/api/photos", "query_string": {"q": "garden"}}, 200
+    ),
+    ("api.suggest", "GET"): Call(
+        lambda w, p: {"path": "/api/suggestions", "query_string": {"q": "gra"}}, 200
     ),
     # The tokens page lists only the caller's tokens; revoking another's id changes nothing.
     ("auth.settings_page", "GET"): Call(lambda w, p: {"path": "/settings"}, 200),

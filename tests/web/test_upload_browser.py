@@ -76,10 +76,15 @@ def test_photos_upload_with_progress_and_land_in_the_gallery(chrome, live, photo
     sign_in(chrome, live, "uma", new_account=True)
     wait_for_url(chrome, live + "/upload")
     chrome.find_element(By.NAME, "file").send_keys("\n".join(photo_files))
+    # Every chosen file is listed at once, with a preview, before anything is sent.
+    wait_for_text(chrome, "2 photos ready to upload")
+    previews = "return document.querySelectorAll('.uploads li img[src^=blob]').length"
+    assert chrome.execute_script(previews) == 2
     chrome.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     wait_for_url(chrome, live + "/")
     wait_for_text(chrome, "Not labelled yet")
     assert gallery_count(chrome) == 2
+    wait_for_text(chrome, "2 added")
     chrome.delete_all_cookies()
 
 
@@ -112,6 +117,7 @@ def test_an_expired_sign_in_keeps_the_selected_photos(chrome, live, photo_files)
 
 def test_the_photos_are_not_sent_twice_after_a_partial_failure(chrome, live, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     sign_in(chrome, live, "wes", new_account=True)
     wait_for_url(chrome, live + "/upload")
@@ -121,7 +127,13 @@ def test_the_photos_are_not_sent_twice_after_a_partial_failure(chrome, live, tmp
     chrome.find_element(By.NAME, "file").send_keys(f"{good}\n{bad}")
     chrome.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     wait_for_text(chrome, "notes.jpg: notes.jpg is not a photo we can read")
-    assert "good.jpg: added" in chrome.page_source
+    wait_for_text(chrome, "good.jpg: added")  # sent alongside, so it may finish later
     chrome.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     wait_for_text(chrome, "notes.jpg: notes.jpg is not a photo")
     assert "already in your gallery" not in chrome.page_source  # good.jpg was not re-sent
+    requests = "return performance.getEntriesByType('resource').length"
+    sent = chrome.execute_script(requests)
+    chrome.find_element(By.XPATH, "//button[text()='Retry']").click()  # the failed file alone
+    WebDriverWait(chrome, WAIT).until(lambda d: d.execute_script(requests) == sent + 1)
+    wait_for_text(chrome, "notes.jpg: notes.jpg is not a photo")
+    assert "1 added, 1 not added" in chrome.page_source

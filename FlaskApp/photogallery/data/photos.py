@@ -69,6 +69,22 @@ def list_photos(
     return _with_labels(conn, conn.execute(stmt.limit(limit)).all())
 
 
+def neighbour_ids(conn: Connection, owner_id: int, photo: Photo) -> tuple[int | None, int | None]:
+    """The ids of the next newer and the next older photo of the owner (gallery order)."""
+    at = (photo.created_at, photo.id)
+    older = select(photos.c.id).where(
+        photos.c.owner_id == owner_id, _before(photos.c.created_at, photos.c.id, at)
+    )
+    older = older.order_by(photos.c.created_at.desc(), photos.c.id.desc()).limit(1)
+    newer = select(photos.c.id).where(
+        photos.c.owner_id == owner_id,
+        photos.c.created_at >= photo.created_at,
+        or_(photos.c.created_at > photo.created_at, photos.c.id > photo.id),
+    )
+    newer = newer.order_by(photos.c.created_at, photos.c.id).limit(1)
+    return conn.execute(newer).scalar(), conn.execute(older).scalar()
+
+
 def _before(created_col, id_col, cursor: Cursor):
     """Rows strictly older than the cursor, written so both SQLite and MySQL range-scan."""
     created_at, photo_id = cursor

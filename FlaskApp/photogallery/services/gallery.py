@@ -66,6 +66,12 @@ def get_photo(backends: Backends, owner_id: int, photo_id: int) -> Photo:
     return photo
 
 
+def neighbours(backends: Backends, owner_id: int, photo: Photo) -> tuple[int | None, int | None]:
+    """(newer, older) photo ids around ``photo``, for previous and next."""
+    with backends.engine.connect() as conn:
+        return photo_data.neighbour_ids(conn, owner_id, photo)
+
+
 def update_description(backends: Backends, owner_id: int, photo_id: int, text: str) -> Photo:
     try:
         description = clean_description(text)

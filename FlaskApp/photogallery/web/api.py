@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..context import get_backends
 from ..data.models import Photo
-from ..services import gallery
+from ..services import gallery, suggestions
 from ..services.auth import accounts
 from ..services.errors import SignupClosed
 from .csrf import csrf
@@ -132,6 +132,21 @@ def list_photos():
         limit=query_value("limit"),
     )
     return jsonify(photos=[photo_json(p) for p in page.photos], next_cursor=page.next_cursor)
+
+
+@bp.get("/suggestions")
+@signed_in
+def suggest():
+    """Search suggestions from the signed-in person's own terms that start with ``q``."""
+    found = suggestions.suggest(
+        get_backends(),
+        current_user.id,
+        request.args.get("q", ""),
+        limit=request.args.get("limit", 8, type=int),
+    )
+    return jsonify(
+        suggestions=[{"term": s.term, "label": s.label, "count": s.count} for s in found]
+    )
 
 
 @bp.post("/photos")

@@ -121,7 +121,7 @@ def login():
             start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for("gallery.index"))
         flash("That username and password do not match an account.", "error")
-        return render_template("login.html"), 401
+        return render_template("login.html", username=request.form.get("username", "")), 401
     return render_template("login.html")
 
 
@@ -132,16 +132,17 @@ def signup():
         abort(404)
     if request.method == "POST":
         password = request.form.get("password", "")
+        typed = request.form.get("username", "")  # shown again on a refusal, never the password
         if password != request.form.get("password2", password):
             flash("The two passwords differ.", "error")
-            return render_template("signup.html"), 400
+            return render_template("signup.html", username=typed), 400
         try:
             user = accounts.create_local_user(
                 get_backends(), request.form.get("username", ""), password
             )
         except InvalidInput as exc:
             flash(f"Could not create the account: {exc}.", "error")
-            return render_template("signup.html"), 400
+            return render_template("signup.html", username=typed), 400
         start_session(user)
         flash("Welcome! Upload your first photos.", "success")
         return redirect(url_for("upload.form"))

@@ -8,8 +8,11 @@ from flask_login import current_user, login_required
 from ..context import get_backends
 from ..services import gallery
 from ..services.errors import InvalidInput
+from . import present
+from .upload import direct_upload_url
 
 bp = Blueprint("gallery", __name__)
+bp.add_app_template_global(present.chips, "label_chips")
 
 
 @bp.get("/")
@@ -26,14 +29,20 @@ def index():
         flash(str(exc), "error")
         return redirect(url_for("gallery.index", q=query or None))
     # The grid shows thumbnails only: one signed URL per photo, not three.
-    items = [(photo, backends.store.url(photo.thumbnail_key)) for photo in page.photos]
+    shared = present.shared_descriptions(page.photos)
+    items = [
+        (photo, backends.store.url(photo.thumbnail_key), present.alt_text(photo, shared))
+        for photo in page.photos
+    ]
     photos_url = url_for("gallery.photo", photo_id=0).removesuffix("0")  # links add the id
     return render_template(
         "gallery.html",
         items=items,
+        groups=present.month_groups(items),
         query=query,
         next_cursor=page.next_cursor,
         photos_url=photos_url,
+        direct_upload_url=direct_upload_url(),
     )
 
 
@@ -43,7 +52,14 @@ def photo(photo_id: int):
     """One photo with its labels."""
     backends = get_backends()
     found = gallery.get_photo(backends, current_user.id, photo_id)
-    return render_template("photo.html", photo=found, urls=gallery.photo_urls(backends, found))
+    return render_template(
+        "photo.html",
+        photo=found,
+        urls=gallery.photo_urls(backends, found),
+        alt=present.alt_text(found),
+        chips=present.chips(found.labels),
+        neighbours=gallery.neighbours(backends, current_user.id, found),
+    )
 
 
 @bp.post("/photos/<int:photo_id>/description")

@@ -10,6 +10,8 @@ from flask import Flask, Response
 from ..backends import Backends
 from ..services import direct_uploads
 
+PRIVATE_TYPES = ("text/html", "application/json")
+
 
 def page_csp(*, connect_src: Sequence[str] = (), form_action: Sequence[str] = ()) -> str:
     """Pages load only their own CSS and scripts; images come from this site or (S3) https."""
@@ -52,6 +54,10 @@ def register(app: Flask) -> None:
             if not policy:
                 policy.append(page_csp(**extra_sources(app.extensions["photogallery"])))
             response.headers.setdefault("Content-Security-Policy", policy[0])
+        if response.mimetype in PRIVATE_TYPES:
+            # Pages and answers may be private: after sign-out, Back must not show them again
+            # from the browser's cache (no-store also keeps them out of the back/forward cache).
+            response.headers.setdefault("Cache-Control", "no-store")
         if app.config["SESSION_COOKIE_SECURE"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

@@ -232,6 +232,41 @@ OPENAPI: dict = {
                 },
             },
         },
+        "/api/suggestions": {
+            "get": {
+                "summary": "Search suggestions: the caller's terms starting with q, with counts",
+                "parameters": [
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 20},
+                    },
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "suggestions": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "properties": {
+                                            "term": {"type": "string"},
+                                            "label": {"type": "string"},
+                                            "count": {"type": "integer"},
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                        "Most used first",
+                    ),
+                    **_errors(400, 401),
+                },
+            },
+        },
         "/api/photos/{photo_id}": {
             "parameters": [_PHOTO_ID],
             "get": {

@@ -49,6 +49,12 @@ def form():
 
 def upload_page(status: int = 200):
     """The form; with direct upload on, its script sends files straight to the bucket."""
-    backends = get_backends()
-    url = url_for("direct_upload.start") if direct_uploads.is_enabled(backends) else None
-    return render_template("upload.html", direct_upload_url=url), status
+    typed = request.form.get("description", "")  # kept when the upload is refused
+    page = render_template("upload.html", direct_upload_url=direct_upload_url(), description=typed)
+    return page, status
+
+
+def direct_upload_url() -> str | None:
+    """Where the pages' script asks for a presigned POST, when direct upload is on."""
+    enabled = direct_uploads.is_enabled(get_backends())
+    return url_for("direct_upload.start") if enabled else None

@@ -1,0 +1,57 @@
+"""How photos read on the pages: alt text of their own, labels as chips with parents folded in."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from ..data.models import Photo, PhotoLabel
+
+ALT_LABELS = 3  # the most confident labels make the alt text of an undescribed photo
+
+
+@dataclass(frozen=True)
+class Chip:
+    name: str
+    confidence: float
+    source: str
+    parents: tuple[str, ...]  # folded into the chip rather than shown as rows of their own
+
+
+def chips(labels: Iterable[PhotoLabel]) -> list[Chip]:
+    """One chip per label that is not a parent of another: Cat (Feline, Animal), not four rows."""
+    labels = list(labels)
+    folded = {p.casefold() for lb in labels for p in lb.parents}
+    return [
+        Chip(lb.name, lb.confidence, lb.source, lb.parents)
+        for lb in labels
+        if lb.source == "user" or lb.name.casefold() not in folded
+    ]
+
+
+def shared_descriptions(photos: Iterable[Photo]) -> set[str]:
+    """Descriptions several photos of a page carry: typed once at upload for all of them."""
+    counts = Counter(p.description for p in photos if p.description)
+    return {text for text, n in counts.items() if n > 1}
+
+
+def alt_text(photo: Photo, shared: set[str] = frozenset()) -> str:
+    """Its own description, else its labels, else a shared description, else its name."""
+    if photo.description and photo.description not in shared:
+        return photo.description
+    if photo.labels:
+        return ", ".join(lb.name for lb in photo.labels[:ALT_LABELS])
+    return photo.description or f"Photo {photo.original_filename}"
+
+
+def month_groups(items: Sequence[tuple]) -> list[tuple[str, list[tuple]]]:
+    """Consecutive items (photo first) grouped by the month taken (EXIF), else uploaded."""
+    groups: list[tuple[str, list[tuple]]] = []
+    for item in items:
+        photo = item[0]
+        month = (photo.taken_at or photo.created_at).strftime("%B %Y")
+        if not groups or groups[-1][0] != month:
+            groups.append((month, []))
+        groups[-1][1].append(item)
+    return groups
