@@ -334,3 +334,16 @@ def test_delete_removes_labels_and_terms_even_where_foreign_keys_are_off(backend
             conn.commit()
 
     assert left == {"photo_labels": [kept.id], "photo_terms": [kept.id]}
+
+
+def test_removing_the_first_label_keeps_the_later_ones_searchable(conn):
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    labels = [PhotoLabel("Armchair", 70), PhotoLabel("Cat", 90, ("Animal",)), PhotoLabel("Rug", 60)]
+    photo_data.set_labels(conn, photo.id, labels, model="m")
+
+    photo_data.remove_label(conn, photo.id, "Armchair")  # first in name order too
+
+    assert search(conn, alice, "armchair") == []
+    assert search(conn, alice, "cat") == search(conn, alice, "rug") == [photo.id]
+    assert search(conn, alice, "animal") == [photo.id]

@@ -59,3 +59,25 @@ def test_revoking_one_token_leaves_the_persons_other_tokens_working(backends):
     assert accounts.user_for_token(backends, laptop) is None
     assert accounts.user_for_token(backends, phone).id == user.id
     assert accounts.revoke_api_token(backends, user.id, tokens["laptop"]) is False  # gone already
+
+
+def test_a_token_is_named_as_asked_cut_to_100_or_api_token_when_blank(backends):
+    user = accounts.create_local_user(backends, "tina", "a long password")
+    accounts.create_api_token(backends, user.id)
+    accounts.create_api_token(backends, user.id, "   ")
+    accounts.create_api_token(backends, user.id, "  n" + "x" * 150)
+
+    names = [t["name"] for t in accounts.list_api_tokens(backends, user.id)]
+
+    assert names == ["n" + "x" * 99, "API token", "API token"]
+
+
+def test_using_one_token_records_its_use_only(backends):
+    user = accounts.create_local_user(backends, "tina", "a long password")
+    used = accounts.create_api_token(backends, user.id, "used")
+    accounts.create_api_token(backends, user.id, "idle")
+
+    accounts.user_for_token(backends, used)
+
+    last_used = {t["name"]: t["last_used_at"] for t in accounts.list_api_tokens(backends, user.id)}
+    assert last_used["used"] is not None and last_used["idle"] is None
