@@ -142,3 +142,81 @@ def test_delete_removes_the_photo_and_every_stored_object(upload, user_client, b
 def test_unknown_pages_get_a_friendly_404(user_client):
     response = user_client.get("/no/such/page")
     assert response.status_code == 404 and b"There is nothing here" in response.data
+
+
+def add_rows(backends, count: int) -> tuple[int, list[int]]:
+    """A person with ``count`` photo rows, one second apart; their ids newest first."""
+    from photogallery.data import users as user_data
+    from tests.conftest import insert_photo_row
+
+    with backends.engine.begin() as conn:
+        owner = user_data.add_user(conn, provider="local", subject="pat", username="pat")
+        ids = [insert_photo_row(conn, owner.id, n).id for n in range(count)]
+    return owner.id, ids[::-1]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("limit", [1, 2, 5, 6])
+def test_the_gallery_service_pages_every_photo_once_and_ends_without_a_cursor(backends, limit):
+    from photogallery.services import gallery
+
+    owner_id, newest_first = add_rows(backends, 5)
+    pages, cursor = [], None
+    for _ in range(10):
+        page = gallery.list_photos(backends, owner_id, cursor=cursor, limit=limit)
+        pages.append([p.id for p in page.photos])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    expected = [newest_first[i : i + limit] for i in range(0, 5, limit)]
+    assert pages == expected  # exactly `limit` photos left: a full last page, no empty one
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_the_gallery_service_takes_1_to_500_photos_a_page(backends):
+    from photogallery.services import gallery
+    from photogallery.services.errors import InvalidInput
+
+    owner_id, newest_first = add_rows(backends, 50)
+
+    def page(limit):
+        found = gallery.list_photos(backends, owner_id, limit=limit)
+        return [p.id for p in found.photos], found.next_cursor is not None
+
+    assert page(1) == (newest_first[:1], True)
+    assert page(49) == (newest_first[:49], True)
+    assert page(50) == (newest_first, False)
+    assert page(500) == (newest_first, False)
+    for limit in (0, 501):
+        with pytest.raises(InvalidInput) as refused:
+            gallery.list_photos(backends, owner_id, limit=limit)
+        assert str(refused.value) == "limit must be between 1 and 500"
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_the_gallery_service_says_what_is_wrong_with_a_label_or_description(backends):
+    from photogallery.services import gallery
+    from photogallery.services.errors import InvalidInput, NotFound
+
+    owner_id, [photo_id] = add_rows(backends, 1)
+
+    refusals = [
+        (InvalidInput, lambda: gallery.add_label(backends, owner_id, photo_id, "x" * 101)),
+        (
+            InvalidInput,
+            lambda: gallery.update_description(backends, owner_id, photo_id, "x" * 2001),
+        ),
+        (NotFound, lambda: gallery.remove_label(backends, owner_id, photo_id, "Giraffe")),
+    ]
+    messages = []
+    for kind, call in refusals:
+        with pytest.raises(kind) as refused:
+            call()
+        messages.append(str(refused.value))
+
+    assert messages == [
+        "a label is 1 to 100 characters",
+        "the description is longer than 2000 characters",
+        "this photo has no label 'Giraffe'",
+    ]
