@@ -63,6 +63,44 @@ def test_exif_date_taken_is_read():
     assert process(buf.getvalue()).taken_at.isoformat() == "2024-07-14T18:30:05"
 
 
+def jpeg_with_camera(make: str | None, model: str | None) -> bytes:
+    img = Image.open(io.BytesIO(photo_bytes()))
+    exif = Image.Exif()
+    if make is not None:
+        exif[0x010F] = make
+    if model is not None:
+        exif[0x0110] = model
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("make", "model", "camera"),
+    [
+        ("Canon", "Canon EOS R5", "Canon EOS R5"),  # the make said once
+        ("NIKON CORPORATION", "NIKON D850", "NIKON D850"),
+        ("Apple", "iPhone 15 Pro", "Apple iPhone 15 Pro"),
+        ("  FUJIFILM\x00", " X-T5 ", "FUJIFILM X-T5"),  # padding and NULs trimmed
+        ("Sony", None, "Sony"),
+        (None, "DMC-GX7", "DMC-GX7"),
+        ("Evil\x1b[31m\r\nCam", "Mod\x07el\t2", "Evil [31m Cam Mod el 2"),  # control chars: spaces
+        ("  ", "\x00", None),
+    ],
+)
+def test_exif_camera_is_make_and_model_cleaned(make, model, camera):
+    assert process(jpeg_with_camera(make, model)).camera == camera
+
+
+def test_a_very_long_camera_is_cut_to_its_column():
+    camera = process(jpeg_with_camera("M" * 5000, "X" * 5000)).camera
+    assert camera == "M" * images.CAMERA_CHARS and images.CAMERA_CHARS == 200
+
+
+def test_a_photo_without_exif_has_no_camera():
+    assert process(photo_bytes()).camera is None
+
+
 @pytest.mark.parametrize(
     "data",
     [b"hello, not a photo", b"%PDF-1.7\n...", b"<html><script>alert(1)</script></html>", b""],

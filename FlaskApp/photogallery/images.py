@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import sys
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -51,6 +52,9 @@ HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
 _ORIENTATION = 0x0112
+_MAKE = 0x010F
+_MODEL = 0x0110
+CAMERA_CHARS = 200  # the length of photos.camera
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -83,6 +87,7 @@ class ProcessedImage:
     width: int  # of the original, as displayed (after EXIF orientation)
     height: int
     taken_at: datetime | None
+    camera: str | None  # EXIF "Make Model", cleaned; None when the photo does not say
     preview: Rendition
     thumbnail: Rendition
 
@@ -121,7 +126,9 @@ def process(
         raise ImageRejected("is not a photo we can read (JPEG, PNG, WebP, GIF or HEIC)")
     layout = _layout(fileobj, content_type, limits, strict)
     with reserved(budget, layout, content_type, limits, PREVIEW_SIZE):
-        width, height, taken_at, preview_img = _decode(fileobj, content_type, layout, limits)
+        width, height, taken_at, camera, preview_img = _decode(
+            fileobj, content_type, layout, limits
+        )
         preview = _encode(preview_img, PREVIEW_SIZE)
         thumbnail = _encode(preview_img, THUMBNAIL_SIZE)
     return ProcessedImage(
@@ -130,6 +137,7 @@ def process(
         width=width,
         height=height,
         taken_at=taken_at,
+        camera=camera,
         preview=preview,
         thumbnail=thumbnail,
     )
@@ -159,7 +167,7 @@ def _pillow_layout(img: Image.Image) -> Layout:
 
 
 def _decode(fileobj: BinaryIO, content_type: str, layout: Layout, limits: Limits):
-    """Size as displayed, date taken and a decoded image of about PREVIEW_SIZE.
+    """Size as displayed, date taken, camera and a decoded image of about PREVIEW_SIZE.
 
     Everything full-size lives only in this call: it is gone before the reservation is.
     """
@@ -172,8 +180,9 @@ def _decode(fileobj: BinaryIO, content_type: str, layout: Layout, limits: Limits
         if orientation in (5, 6, 7, 8):
             width, height = height, width
         taken_at = _taken_at(img)
+        camera = _camera(img)
         preview_img = _shrink(img, PREVIEW_SIZE, orientation)
-    return width, height, taken_at, preview_img
+    return width, height, taken_at, camera, preview_img
 
 
 def _open(fileobj: BinaryIO, content_type: str, limits: Limits) -> Image.Image:
@@ -211,6 +220,31 @@ def _taken_at(img: Image.Image) -> datetime | None:
         return datetime.strptime(str(value).strip("\x00 "), "%Y:%m:%d %H:%M:%S") if value else None
     except (*_PILLOW_ERRORS, TypeError, KeyError):
         return None  # a camera's odd date is no reason to refuse a photo
+
+
+def _camera(img: Image.Image) -> str | None:
+    """ "Make Model" with the make said once ("Canon Canon EOS R5" is "Canon EOS R5").
+
+    The file is the uploader's: control characters go and the text is cut to the column; the
+    pages escape it like any other text.
+    """
+    try:
+        exif = img.getexif()
+        make, model = (_exif_text(exif.get(tag)) for tag in (_MAKE, _MODEL))
+    except (*_PILLOW_ERRORS, TypeError, KeyError):
+        return None
+    if make and model and model.split()[0].casefold() == make.split()[0].casefold():
+        make = ""  # "NIKON CORPORATION" + "NIKON D850": the model already names the maker
+    return " ".join(filter(None, (make, model)))[:CAMERA_CHARS].rstrip() or None
+
+
+def _exif_text(value: object) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return ""
+    # Control characters (NUL padding, escapes, newlines) become spaces, then runs of space one.
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in value).split())
 
 
 def _load(img: Image.Image, size: int) -> None:

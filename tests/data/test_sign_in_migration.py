@@ -13,8 +13,8 @@ from sqlalchemy import MetaData, Table, create_engine, insert, select
 
 from photogallery.data import migrate
 from photogallery.data import users as user_data
-from photogallery.data.schema import api_tokens, metadata, users
-from tests.conftest import LOCAL_STACKS, empty_mysql_database, insert_photo_row
+from photogallery.data.schema import api_tokens, metadata, photos, users
+from tests.conftest import LOCAL_STACKS, empty_mysql_database
 
 
 @pytest.fixture(params=LOCAL_STACKS)
@@ -50,6 +50,29 @@ def add_old_user(conn, username: str, created: datetime, provider: str = "local"
     return conn.execute(insert(USERS_0002).values(**row)).inserted_primary_key[0]
 
 
+# photos as the 0002 schema had it: the current table minus the column 0005 adds.
+PHOTOS_0002 = Table(
+    "photos", MetaData(), *(c._copy() for c in photos.columns if c.name != "camera")
+)
+
+
+def add_old_photo(conn, owner_id: int) -> None:
+    keys = {k: f"u{owner_id}/1/{k}" for k in ("original_key", "thumbnail_key", "preview_key")}
+    conn.execute(
+        insert(PHOTOS_0002).values(
+            owner_id=owner_id,
+            original_filename="1.jpg",
+            content_type="image/jpeg",
+            byte_size=100,
+            width=10,
+            height=10,
+            sha256="1" * 64,
+            created_at=datetime(2025, 3, 1),
+            **keys,
+        )
+    )
+
+
 def test_upgrade_keeps_colliding_names_reachable_and_loses_nothing(engine_at_0002):
     engine = engine_at_0002
     with engine.begin() as conn:
@@ -57,7 +80,7 @@ def test_upgrade_keeps_colliding_names_reachable_and_loses_nothing(engine_at_000
         older = add_old_user(conn, "alice", datetime(2024, 1, 1))
         cognito = add_old_user(conn, "Alice", datetime(2024, 6, 1), provider="cognito")
         bob = add_old_user(conn, "Bob", datetime(2024, 2, 1))
-        insert_photo_row(conn, newer, 1)
+        add_old_photo(conn, newer)
         conn.execute(
             insert(api_tokens).values(
                 user_id=newer, token_hash="t" * 64, name="script", created_at=datetime(2025, 3, 2)

@@ -98,7 +98,7 @@ def test_setup_migrates_and_the_app_user_may_only_read_and_write_rows(names):
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1:] == [
         f"database {names.database}: created (utf8mb4, utf8mb4_bin)",
-        "migrations: applied 0001, 0002, 0003, 0004",
+        "migrations: applied 0001, 0002, 0003, 0004, 0005",
         f"app user {names.app}@%: created",
         f"app user {names.app}@%: granted SELECT, INSERT, UPDATE, DELETE on {names.database}.*",
     ]

@@ -4,8 +4,9 @@ import io
 import re
 
 import pytest
+from PIL import Image
 
-from tests.conftest import photo_bytes, stored_keys
+from tests.conftest import Auth, photo_bytes, stored_keys
 
 PASSWORD = "correct horse battery"
 
@@ -253,3 +254,46 @@ def test_page_cursors_of_every_length_round_trip_without_padding():
         cursor = encode_cursor(Photo(**{**fields, "id": n * 37, "created_at": created}))
         assert "=" not in cursor
         assert decode_cursor(cursor) == (created, n * 37), cursor
+
+
+def camera_jpeg(make: str, model: str) -> bytes:
+    img = Image.open(io.BytesIO(photo_bytes(seed=7)))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = make, model
+    exif.get_ifd(0x8769)[36867] = "2024:07:14 18:30:05"
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def photo_page(client, photo_id: int) -> str:
+    Auth(client).login("api", PASSWORD)
+    response = client.get(f"/photos/{photo_id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_camera_is_in_the_photo_json_and_on_its_page(api, client):
+    response = api.post_photos((camera_jpeg("Canon", "Canon EOS R5"), "r5.jpg"))
+    assert response.status_code == 201
+    photo = response.get_json()["photos"][0]
+    assert photo["camera"] == "Canon EOS R5" and photo["taken_at"] == "2024-07-14T18:30:05"
+    assert api.get(f"/api/photos/{photo['id']}").get_json()["camera"] == "Canon EOS R5"
+    assert "Canon EOS R5" in photo_page(client, photo["id"])
+
+
+def test_a_photo_without_exif_shows_no_camera(api, client):
+    photo = api.post_photos((photo_bytes(seed=8), "plain.jpg")).get_json()["photos"][0]
+    assert photo["camera"] is None and photo["taken_at"] is None
+    assert "camera" not in photo_page(client, photo["id"]).lower()
+
+
+def test_a_hostile_camera_is_cut_cleaned_and_escaped(api, client):
+    make = "<script>alert(1)</script>\x1b\x07"
+    response = api.post_photos((camera_jpeg(make, "<b>x</b>" * 100), "evil.jpg"))
+    photo = response.get_json()["photos"][0]
+    assert len(photo["camera"]) == 200
+    assert photo["camera"].startswith("<script>alert(1)</script> <b>x</b>")
+    assert not any(ord(c) < 32 for c in photo["camera"])
+    html = photo_page(client, photo["id"])
+    assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

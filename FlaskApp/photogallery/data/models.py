@@ -48,6 +48,7 @@ class Photo:
     label_error: str | None
     label_model: str | None
     labeled_at: datetime | None
+    camera: str | None = None
     labels: tuple[PhotoLabel, ...] = field(default=())
 
     @property

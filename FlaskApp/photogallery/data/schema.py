@@ -86,6 +86,7 @@ photos = Table(
     Column("sha256", String(64), nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("taken_at", DateTime),
+    Column("camera", String(200)),  # EXIF "Make Model", shown next to the date taken
     Column("created_at", Timestamp, nullable=False),
     Column("label_status", String(16), nullable=False, default="pending"),
     Column("label_attempts", Integer, nullable=False, default=0),

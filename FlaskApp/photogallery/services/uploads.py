@@ -115,6 +115,7 @@ def _store_and_record(backends, owner_id, save_original, name, size, sha256, ima
                 sha256=sha256,
                 description=clean_description(description),
                 taken_at=image.taken_at,
+                camera=image.camera,
                 **keys,
             )
     except photo_data.DuplicatePhoto:

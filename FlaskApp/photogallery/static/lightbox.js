@@ -32,6 +32,7 @@ function render(photo) {
     el("button", { type: "button", class: "close", "aria-label": "Close", text: "✕" }));
   const facts = [`${photo.width} × ${photo.height}`];
   if (photo.taken_at) facts.push(`taken ${when(photo.taken_at)}`);
+  if (photo.camera) facts.push(photo.camera);
   facts.push(`added ${when(photo.created_at)}`);
   const list = el("ul", { class: "chips labels" });
   for (const label of chips(photo.labels)) {

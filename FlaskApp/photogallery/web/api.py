@@ -72,6 +72,7 @@ def photo_json(photo: Photo) -> dict:
         "width": photo.width,
         "height": photo.height,
         "taken_at": photo.taken_at.isoformat() if photo.taken_at else None,
+        "camera": photo.camera,
         "created_at": photo.created_at.isoformat() + "Z",
         "label_status": photo.label_status,
         "label_error": photo.label_error if photo.label_status == "failed" else None,

@@ -86,6 +86,7 @@ OPENAPI: dict = {
                     "width": {"type": "integer"},
                     "height": {"type": "integer"},
                     "taken_at": {"type": ["string", "null"], "format": "date-time"},
+                    "camera": {"type": ["string", "null"], "maxLength": 200},
                     "created_at": {"type": "string", "format": "date-time"},
                     "label_status": {"type": "string", "enum": ["pending", "done", "failed"]},
                     "label_error": {"type": ["string", "null"]},
