@@ -160,3 +160,21 @@ def test_a_photos_page_links_the_newer_and_older_photo(upload, user_client):
     assert f'<a rel="next" href="/photos/{oldest}"' in page
     first = user_client.get(f"/photos/{newest}").get_data(as_text=True)
     assert 'rel="prev"' not in first and f'<a rel="next" href="/photos/{middle}"' in first
+
+
+def test_grid_thumbnails_offer_the_preview_for_wide_or_dense_screens(upload, user_client, backends):
+    upload((photo_bytes(seed=1), "1.jpg"), (photo_bytes(seed=2), "2.jpg"))
+    page = user_client.get("/").get_data(as_text=True)
+    imgs = re.findall(r"<img [^>]*>", page)
+    assert len(imgs) == 2
+    for img, photo_id in zip(imgs, photo_ids(page.encode()), strict=True):
+        with backends.engine.connect() as conn:
+            photo = photo_data.get_photo(conn, photo_id)
+        thumbnail, preview = (
+            backends.store.url(k) for k in (photo.thumbnail_key, photo.preview_key)
+        )
+        assert f'srcset="{thumbnail} 400w, {preview} 1600w"' in img.replace("&amp;", "&")
+        # As the grid's CSS lays it out: 3 columns up to 643px wide, then at most 240px each.
+        assert 'sizes="(max-width: 643px) 33vw, 240px"' in img
+        assert f'src="{thumbnail}"' in img.replace("&amp;", "&")
+        assert 'loading="lazy"' in img and 'width="400" height="400"' in img

@@ -53,8 +53,14 @@ export function gridChips(photo) {
   return line;
 }
 
+// A grid column's width, as in gallery.html (which says why).
+const THUMB_SIZES = "(max-width: 643px) 33vw, 240px";
+
 export function photoItem(photo) {
-  const img = el("img", { src: photo.urls.thumbnail, alt: altText(photo), loading: "lazy", width: "400", height: "400" });
+  const img = el("img", {
+    src: photo.urls.thumbnail, srcset: `${photo.urls.thumbnail} 400w, ${photo.urls.preview} 1600w`, sizes: THUMB_SIZES,
+    alt: altText(photo), loading: "lazy", width: "400", height: "400",
+  });
   const link = el("a", { class: "thumb", href: `${photosUrl}${photo.id}` }, img);
   return el("li", { "data-id": String(photo.id), "data-status": photo.label_status }, link, gridChips(photo));
 }

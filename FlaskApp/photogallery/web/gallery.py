@@ -28,10 +28,16 @@ def index():
     except InvalidInput as exc:
         flash(str(exc), "error")
         return redirect(url_for("gallery.index", q=query or None))
-    # The grid shows thumbnails only: one signed URL per photo, not three.
+    # The grid shows the thumbnail, or the preview where a column needs more pixels (srcset):
+    # two signed URLs per photo, not three.
     shared = present.shared_descriptions(page.photos)
     items = [
-        (photo, backends.store.url(photo.thumbnail_key), present.alt_text(photo, shared))
+        (
+            photo,
+            backends.store.url(photo.thumbnail_key),
+            backends.store.url(photo.preview_key),
+            present.alt_text(photo, shared),
+        )
         for photo in page.photos
     ]
     photos_url = url_for("gallery.photo", photo_id=0).removesuffix("0")  # links add the id
