@@ -381,10 +381,26 @@ def keyboard_only(chrome, live: str) -> None:
     ActionChains(chrome).send_keys(Keys.ENTER).perform()
     until(
         chrome,
-        lambda d: js(d, "return !!document.querySelector('.lightbox')"),
-        "Enter opens the photo",
+        lambda d: js(d, "return document.activeElement.matches('.lightbox .close')"),
+        "Enter opens the photo, focus on Close",
     )
+    # Focus stays in the lightbox: Shift+Tab past its first control lands on its last, Tab on
+    # from the last comes back to the first.
+    where = (
+        "const all = [...document.querySelectorAll("
+        "  '.lightbox :is(a[href], button, input, textarea)')];"
+        "return [all.indexOf(document.activeElement), all.length]"
+    )
+    close_at, count = js(chrome, where)
+    ActionChains(chrome).key_down(Keys.SHIFT).send_keys(Keys.TAB * (close_at + 1)).perform()
+    ActionChains(chrome).key_up(Keys.SHIFT).perform()
+    assert js(chrome, where) == [count - 1, count]
+    ActionChains(chrome).send_keys(Keys.TAB).perform()
+    assert js(chrome, where) == [0, count]
     ActionChains(chrome).send_keys(Keys.ESCAPE).perform()
+    until(chrome, lambda d: js(d, "return !document.querySelector('.lightbox')"), "closed")
+    # Focus is back on the thumbnail that opened it.
+    assert js(chrome, "return document.activeElement === document.querySelector('.grid a.thumb')")
 
 
 def sign_out_and_back(chrome, live: str) -> None:

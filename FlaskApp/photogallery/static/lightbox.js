@@ -193,7 +193,22 @@ export function openFrom(link) {
   return open(link.closest("li").dataset.id);
 }
 
+// Tab and Shift+Tab go round the lightbox's own controls while it is open (a modal dialog):
+// past the last comes the first, and the page behind is never reached.
+function trapFocus(e) {
+  const all = [...box.querySelectorAll("a[href], button, input, textarea")];
+  if (!all.length) return;
+  const first = all[0];
+  const last = all[all.length - 1];
+  const at = document.activeElement;
+  if (e.shiftKey ? at === first || !box.contains(at) : at === last || !box.contains(at)) {
+    e.preventDefault();
+    (e.shiftKey ? last : first).focus();
+  }
+}
+
 document.addEventListener("keydown", (e) => {
+  if (box && e.key === "Tab") trapFocus(e);
   if (!box || e.target.closest?.("input, textarea")) return;
   if (e.key === "Escape") close();
   else if (e.key === "ArrowRight") step(1);
