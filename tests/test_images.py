@@ -331,3 +331,22 @@ def test_jpeg_renditions_use_draft_mode(monkeypatch):
     monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
     process(photo_bytes(size=(4000, 3000)))
     assert decoded[0] == (2000, 1500)  # decoded at half scale, never the full 12 megapixels
+
+
+def test_where_a_photo_was_taken_never_reaches_its_preview_or_thumbnail():
+    img = Image.fromarray(data.chelsea())
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "Canon EOS R5"
+    gps = exif.get_ifd(0x8825)  # GPSInfo: latitude 48° 51' 30" N
+    gps.update({1: "N", 2: (48.0, 51.0, 30.0), 3: "E", 4: (2.0, 17.0, 40.0)})
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif.tobytes())
+    assert Image.open(io.BytesIO(buf.getvalue())).getexif().get_ifd(0x8825)  # the upload has it
+
+    processed = images.process(io.BytesIO(buf.getvalue()))
+
+    for rendition in (processed.preview, processed.thumbnail):
+        with Image.open(io.BytesIO(rendition.data)) as shown:
+            assert not shown.getexif().get_ifd(0x8825) and "exif" not in shown.info
+        assert b"GPS" not in rendition.data
+    assert processed.camera == "Canon EOS R5"
