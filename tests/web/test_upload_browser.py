@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Iterator
 
@@ -17,8 +18,8 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory) -> Iterator[str]:
-    """The app over real HTTP with local accounts and CSRF on."""
+def live_app(tmp_path_factory):
+    """The app with local accounts and CSRF on; nothing labels its photos (they stay pending)."""
     tmp = tmp_path_factory.mktemp("live-upload")
     app = create_app(
         {
@@ -29,8 +30,14 @@ def live(tmp_path_factory) -> Iterator[str]:
         }
     )
     migrate.upgrade(app.extensions["photogallery"].engine)
+    return app
+
+
+@pytest.fixture(scope="module")
+def live(live_app) -> Iterator[str]:
+    """The app over real HTTP."""
     server = LiveServer()
-    server.serve(app)
+    server.serve(live_app)
     try:
         yield server.url
     finally:
@@ -137,3 +144,76 @@ def test_the_photos_are_not_sent_twice_after_a_partial_failure(chrome, live, tmp
     WebDriverWait(chrome, WAIT).until(lambda d: d.execute_script(requests) == sent + 1)
     wait_for_text(chrome, "notes.jpg: notes.jpg is not a photo")
     assert "1 added, 1 not added" in chrome.page_source
+
+
+def js(chrome, script: str, *args):
+    return chrome.execute_script(script, *args)
+
+
+def until(chrome, condition, what: str, timeout: float = WAIT):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(chrome, timeout).until(lambda d: condition(d), message=what)
+
+
+def throttle(chrome, upload_bytes_per_second: int = -1) -> None:
+    """A slow upload link (-1: full speed again), so an upload can be seen under way."""
+    chrome.execute_cdp_cmd("Network.enable", {})
+    chrome.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": 0,
+            "downloadThroughput": -1,
+            "uploadThroughput": upload_bytes_per_second,
+        },
+    )
+
+
+def leaving_is_stopped(chrome) -> bool:
+    """What the browser asks before leaving: a cancelable beforeunload, cancelled by the page."""
+    return js(
+        chrome,
+        "const e = new Event('beforeunload', {cancelable: true});"
+        "window.dispatchEvent(e); return e.defaultPrevented",
+    )
+
+
+def drop(chrome, name: str, data: bytes) -> None:
+    """A synthetic drag and drop of one real photo onto the page."""
+    js(
+        chrome,
+        """
+        const dt = new DataTransfer();
+        const bytes = Uint8Array.from(atob(arguments[1]), (c) => c.charCodeAt(0));
+        dt.items.add(new File([bytes], arguments[0], {type: "image/jpeg"}));
+        for (const type of ["dragenter", "dragover", "drop"]) {
+          const init = {dataTransfer: dt, bubbles: true, cancelable: true};
+          document.querySelector("main").dispatchEvent(new DragEvent(type, init));
+        }
+        """,
+        name,
+        base64.b64encode(data).decode(),
+    )
+
+
+def overall(chrome) -> str:
+    return js(chrome, "return document.querySelector('.overall')?.textContent || ''")
+
+
+def test_leaving_mid_upload_asks_first_and_not_once_it_is_done(chrome, live):
+    chrome.delete_all_cookies()
+    sign_in(chrome, live, "xia", new_account=True)
+    wait_for_url(chrome, live + "/upload")
+    chrome.get(live + "/")
+    assert not leaving_is_stopped(chrome)
+    throttle(chrome, 20_000)  # the ~60 KB photo takes seconds
+    try:
+        drop(chrome, "slow.jpg", photo_bytes(seed=21))
+        until(chrome, lambda d: "0 of 1 added" in overall(d), "the upload under way")
+        assert leaving_is_stopped(chrome)
+    finally:
+        throttle(chrome)
+    until(chrome, lambda d: overall(d) == "1 added", "the upload done")
+    assert not leaving_is_stopped(chrome)
+    chrome.delete_all_cookies()
