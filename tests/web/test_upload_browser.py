@@ -1,4 +1,5 @@
-"""The upload page in headless Chromium: progress, and a sign-in that expires mid-way."""
+"""The upload page in headless Chromium: progress, a sign-in that expires mid-way, leaving
+mid-upload, and direct upload to S3 (SeaweedFS) with the same look."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from photogallery import create_app
 from photogallery.data import migrate
-from tests.conftest import photo_bytes
+from tests.conftest import photo_bytes, stored_keys
 from tests.fixtures.browser import WAIT, wait_for_url
 from tests.fixtures.cognito import LiveServer
 
@@ -216,4 +217,71 @@ def test_leaving_mid_upload_asks_first_and_not_once_it_is_done(chrome, live):
         throttle(chrome)
     until(chrome, lambda d: overall(d) == "1 added", "the upload done")
     assert not leaving_is_stopped(chrome)
+    chrome.delete_all_cookies()
+
+
+@pytest.fixture
+def direct(storage_settings, tmp_path) -> Iterator[tuple[str, object, list[str]]]:
+    """The app with direct upload to SeaweedFS over real HTTP, its backends, and the requests
+    it answered ("POST /path")."""
+    app = create_app(
+        {
+            "FLASK_SECRET": "live-direct-" + "x" * 32,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'photos.db'}",
+            "LABELER": "none",
+            "DIRECT_UPLOAD": True,
+            **storage_settings,
+        }
+    )
+    migrate.upgrade(app.extensions["photogallery"].engine)
+    answered = []
+    inner = app.wsgi_app
+
+    def recording(environ, start_response):
+        answered.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+        return inner(environ, start_response)
+
+    app.wsgi_app = recording
+    server = LiveServer()
+    server.serve(app)
+    try:
+        yield server.url, app.extensions["photogallery"], answered
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("stack", ["s3"], indirect=True)
+def test_direct_upload_to_s3_looks_the_same_and_the_photo_lands(chrome, direct, photo_files):
+    from selenium.webdriver.common.by import By
+
+    url, backends, answered = direct
+    chrome.delete_all_cookies()
+    sign_in(chrome, url, "yan", new_account=True)
+    wait_for_url(chrome, url + "/upload")
+    assert js(chrome, "return document.querySelector('form[data-upload-api]').dataset.directUpload")
+    chrome.find_element(By.NAME, "file").send_keys("\n".join(photo_files))
+    wait_for_text(chrome, "2 photos ready to upload")
+    previews = "return document.querySelectorAll('.uploads li img[src^=blob]').length"
+    assert js(chrome, previews) == 2
+    throttle(chrome, 40_000)  # two ~60 KB photos at once: seconds to see them under way
+    try:
+        chrome.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+        until(chrome, lambda d: "0 of 2 added" in overall(d), "the overall count")
+        bars = "return [...document.querySelectorAll('.uploads li progress')].map((p) => p.value)"
+        until(chrome, lambda d: any(0 < v < 1 for v in js(d, bars)), "a bar moving")
+    finally:
+        throttle(chrome)
+    until(chrome, lambda d: d.current_url == url + "/", "the gallery")
+    until(
+        chrome,
+        lambda d: js(d, "return document.querySelector('.toast')?.textContent") == "2 added",
+        "the '2 added' message",
+    )
+    assert gallery_count(chrome) == 2
+    # Sent to S3 and recorded by the app, not posted through it by the form's fallback.
+    assert sum(a.startswith("POST /api/uploads/") for a in answered) == 2
+    assert "POST /upload" not in answered and "POST /api/photos" not in answered
+    stored = stored_keys(backends.store)
+    assert sum("/original." in k for k in stored) == 2
+    assert not any(k.startswith("incoming/") for k in stored)
     chrome.delete_all_cookies()
