@@ -75,6 +75,8 @@ def test_a_swipe_in_the_lightbox_goes_to_the_next_and_previous_photo(chrome, sit
 
 
 def test_labels_appear_on_the_photo_page_without_a_reload(chrome, site):
+    from selenium.webdriver.common.by import By
+
     url, backends = site
     (photo_id,) = person_with_photos(chrome, site, "tia", 1)
     chrome.get(f"{url}/photos/{photo_id}")
@@ -82,6 +84,10 @@ def test_labels_appear_on_the_photo_page_without_a_reload(chrome, site):
         chrome, "return document.querySelector('.details').textContent"
     )
     js(chrome, "window.notReloaded = true")
+    # Meanwhile the person has started typing: what they typed stays when the labels come.
+    chrome.find_element(By.NAME, "description").send_keys("Chelsea, asleep")
+    chrome.find_element(By.CSS_SELECTOR, ".add-label input[name=name]").send_keys("Gra")
+    js(chrome, "document.querySelector('.add-label input[name=name]').focus()")
 
     with backends.engine.begin() as conn:
         labels = [PhotoLabel("Cat", 92.0, ("Animal",)), PhotoLabel("Animal", 92.0)]
@@ -98,6 +104,10 @@ def test_labels_appear_on_the_photo_page_without_a_reload(chrome, site):
         chrome, "return document.querySelector('.details').textContent"
     )
     assert js(chrome, "return document.querySelector('article.photo').dataset.status") == "done"
+    assert chrome.find_element(By.NAME, "description").get_attribute("value") == "Chelsea, asleep"
+    typed = chrome.find_element(By.CSS_SELECTOR, ".add-label input[name=name]")
+    assert typed.get_attribute("value") == "Gra"
+    assert js(chrome, "return document.activeElement") == typed
     assert (
         js(chrome, "return document.querySelector('article.photo figure img').alt") == "Cat, Animal"
     )
