@@ -44,12 +44,13 @@ def person_with_photos(chrome, site, name: str, count: int) -> list[int]:
     return added[::-1]
 
 
-def swipe(chrome, from_x: int, to_x: int, y: int = 300) -> None:
+def swipe(chrome, from_x: int, to_x: int, y: int = 300, to_y: int | None = None) -> None:
     """A finger drawn across the screen (touch events from the browser's own input layer)."""
+    to_y = y if to_y is None else to_y
     for kind, points in (
         ("touchStart", [{"x": from_x, "y": y}]),
-        ("touchMove", [{"x": (from_x + to_x) // 2, "y": y}]),
-        ("touchMove", [{"x": to_x, "y": y}]),
+        ("touchMove", [{"x": (from_x + to_x) // 2, "y": (y + to_y) // 2}]),
+        ("touchMove", [{"x": to_x, "y": to_y}]),
         ("touchEnd", []),
     ):
         chrome.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
@@ -69,6 +70,7 @@ def test_a_swipe_in_the_lightbox_goes_to_the_next_and_previous_photo(chrome, sit
     swipe(chrome, 100, 300)  # left to right: back to the previous one
     until(chrome, lambda d: d.current_url.endswith(f"/photos/{newest}"), "the previous photo")
     swipe(chrome, 200, 170)  # a short drag is not a swipe
+    swipe(chrome, 300, 230, 400, 40)  # nor is scrolling up the details, a little sideways
     time.sleep(0.5)  # a step would have fetched the photo and changed the URL by now
     assert chrome.current_url.endswith(f"/photos/{newest}")
     chrome.delete_all_cookies()

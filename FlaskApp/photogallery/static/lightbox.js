@@ -143,14 +143,19 @@ function step(by) {
   open(next.closest("li").dataset.id, { push: false });
 }
 
+// A swipe is mostly sideways: scrolling the details (on a phone) drifts sideways too.
 function attachSwipe(node) {
-  let startX = null;
-  node.addEventListener("touchstart", (e) => { startX = e.changedTouches[0].clientX; }, { passive: true });
+  let start = null;
+  node.addEventListener("touchstart", (e) => {
+    const { clientX: x, clientY: y } = e.changedTouches[0];
+    start = { x, y };
+  }, { passive: true });
   node.addEventListener("touchend", (e) => {
-    if (startX === null) return;
-    const dx = e.changedTouches[0].clientX - startX;
-    startX = null;
-    if (Math.abs(dx) > 50) step(dx < 0 ? 1 : -1);
+    if (start === null) return;
+    const dx = e.changedTouches[0].clientX - start.x;
+    const dy = e.changedTouches[0].clientY - start.y;
+    start = null;
+    if (Math.abs(dx) > 50 && Math.abs(dx) > 2 * Math.abs(dy)) step(dx < 0 ? 1 : -1);
   });
 }
 
