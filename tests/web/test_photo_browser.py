@@ -114,3 +114,30 @@ def test_labels_appear_on_the_photo_page_without_a_reload(chrome, site):
         js(chrome, "return document.querySelector('article.photo figure img').alt") == "Cat, Animal"
     )
     chrome.delete_all_cookies()
+
+
+def test_labels_arriving_in_the_lightbox_keep_what_is_being_typed(chrome, site):
+    from selenium.webdriver.common.by import By
+
+    url, backends = site
+    (photo_id,) = person_with_photos(chrome, site, "uri", 1)
+    chrome.get(url + "/")
+    chrome.find_element(By.CSS_SELECTOR, f".grid li[data-id='{photo_id}'] a.thumb").click()
+    until(chrome, lambda d: js(d, "return !!document.querySelector('.lightbox textarea')"), "it")
+    chrome.find_element(By.CSS_SELECTOR, ".lightbox textarea").send_keys("Chelsea, asleep")
+
+    with backends.engine.begin() as conn:
+        photo_data.set_labels(conn, photo_id, [PhotoLabel("Cat", 92.0)], model="test")
+
+    until(
+        chrome,
+        lambda d: js(d, "return !!document.querySelector('.lightbox .chip[data-label=Cat]')"),
+        "the labels in the lightbox",
+    )
+    assert "Not labelled yet" not in js(
+        chrome, "return document.querySelector('.lightbox').textContent"
+    )
+    area = chrome.find_element(By.CSS_SELECTOR, ".lightbox textarea")
+    assert area.get_attribute("value") == "Chelsea, asleep"
+    assert js(chrome, "return document.activeElement") == area
+    chrome.delete_all_cookies()

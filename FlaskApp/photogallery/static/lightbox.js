@@ -98,8 +98,20 @@ function show(photo) {
   box.querySelector(".next").addEventListener("click", () => step(1));
   box.querySelector(".close").addEventListener("click", () => close());
   if (photo.label_status === "pending") {
-    watchLabels(photo.id, (labelled) => { if (current?.id === labelled.id && box) show(labelled); });
+    watchLabels(photo.id, (labelled) => { if (current?.id === labelled.id && box) showLabels(labelled); });
   }
+}
+
+// Labels that arrive by themselves replace the chips and the status alone: the forms keep what
+// the person is typing, and the focus stays where it is.
+function showLabels(photo) {
+  current = photo;
+  const [figure, aside] = render(photo);
+  box.querySelector(".chips.labels").replaceWith(aside.querySelector(".chips.labels"));
+  box.querySelector(".label-status")?.remove();
+  const status = aside.querySelector(".label-status");
+  if (status) box.querySelector(".add-label").before(status);
+  box.querySelector("figure img").alt = figure.querySelector("img").alt;
 }
 
 export async function open(id, { push = true } = {}) {
