@@ -56,6 +56,17 @@ def swipe(chrome, from_x: int, to_x: int, y: int = 300, to_y: int | None = None)
         chrome.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
 
 
+def pinch(chrome, y: int = 300) -> None:
+    """Two fingers spread apart sideways (zooming in)."""
+    for kind, points in (
+        ("touchStart", [{"x": 350, "y": y, "id": 0}, {"x": 450, "y": y, "id": 1}]),
+        ("touchMove", [{"x": 275, "y": y, "id": 0}, {"x": 525, "y": y, "id": 1}]),
+        ("touchMove", [{"x": 200, "y": y, "id": 0}, {"x": 600, "y": y, "id": 1}]),
+        ("touchEnd", []),
+    ):
+        chrome.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+
 def test_a_swipe_in_the_lightbox_goes_to_the_next_and_previous_photo(chrome, site):
     from selenium.webdriver.common.by import By
 
@@ -71,6 +82,7 @@ def test_a_swipe_in_the_lightbox_goes_to_the_next_and_previous_photo(chrome, sit
     until(chrome, lambda d: d.current_url.endswith(f"/photos/{newest}"), "the previous photo")
     swipe(chrome, 200, 170)  # a short drag is not a swipe
     swipe(chrome, 300, 230, 400, 40)  # nor is scrolling up the details, a little sideways
+    pinch(chrome)  # nor is zooming in with two fingers
     time.sleep(0.5)  # a step would have fetched the photo and changed the URL by now
     assert chrome.current_url.endswith(f"/photos/{newest}")
     chrome.delete_all_cookies()

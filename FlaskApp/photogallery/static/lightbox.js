@@ -155,12 +155,13 @@ function step(by) {
   open(next.closest("li").dataset.id, { push: false });
 }
 
-// A swipe is mostly sideways: scrolling the details (on a phone) drifts sideways too.
+// A swipe is one finger, mostly sideways: scrolling the details (on a phone) drifts sideways
+// too, and two fingers are zooming.
 function attachSwipe(node) {
   let start = null;
   node.addEventListener("touchstart", (e) => {
     const { clientX: x, clientY: y } = e.changedTouches[0];
-    start = { x, y };
+    start = e.touches.length === 1 ? { x, y } : null;
   }, { passive: true });
   node.addEventListener("touchend", (e) => {
     if (start === null) return;
