@@ -98,8 +98,20 @@ function show(photo) {
   box.querySelector(".next").addEventListener("click", () => step(1));
   box.querySelector(".close").addEventListener("click", () => close());
   if (photo.label_status === "pending") {
-    watchLabels(photo.id, (labelled) => { if (current?.id === labelled.id && box) show(labelled); });
+    watchLabels(photo.id, (labelled) => { if (current?.id === labelled.id && box) showLabels(labelled); });
   }
+}
+
+// Labels that arrive by themselves replace the chips and the status alone: the forms keep what
+// the person is typing, and the focus stays where it is.
+function showLabels(photo) {
+  current = photo;
+  const [figure, aside] = render(photo);
+  box.querySelector(".chips.labels").replaceWith(aside.querySelector(".chips.labels"));
+  box.querySelector(".label-status")?.remove();
+  const status = aside.querySelector(".label-status");
+  if (status) box.querySelector(".add-label").before(status);
+  box.querySelector("figure img").alt = figure.querySelector("img").alt;
 }
 
 export async function open(id, { push = true } = {}) {
@@ -143,14 +155,20 @@ function step(by) {
   open(next.closest("li").dataset.id, { push: false });
 }
 
+// A swipe is one finger, mostly sideways: scrolling the details (on a phone) drifts sideways
+// too, and two fingers are zooming.
 function attachSwipe(node) {
-  let startX = null;
-  node.addEventListener("touchstart", (e) => { startX = e.changedTouches[0].clientX; }, { passive: true });
+  let start = null;
+  node.addEventListener("touchstart", (e) => {
+    const { clientX: x, clientY: y } = e.changedTouches[0];
+    start = e.touches.length === 1 ? { x, y } : null;
+  }, { passive: true });
   node.addEventListener("touchend", (e) => {
-    if (startX === null) return;
-    const dx = e.changedTouches[0].clientX - startX;
-    startX = null;
-    if (Math.abs(dx) > 50) step(dx < 0 ? 1 : -1);
+    if (start === null) return;
+    const dx = e.changedTouches[0].clientX - start.x;
+    const dy = e.changedTouches[0].clientY - start.y;
+    start = null;
+    if (Math.abs(dx) > 50 && Math.abs(dx) > 2 * Math.abs(dy)) step(dx < 0 ? 1 : -1);
   });
 }
 

@@ -10,7 +10,8 @@ if (article) {
     if (!answer?.ok) return;
     const page = new DOMParser().parseFromString(await answer.text(), "text/html");
     const fresh = page.querySelector("article.photo");
-    article.querySelector(".details").replaceWith(document.adoptNode(fresh.querySelector(".details")));
+    // Only the labels change: the forms around them keep what the person is typing.
+    article.querySelector(".label-list").replaceWith(document.adoptNode(fresh.querySelector(".label-list")));
     article.querySelector("figure img").alt = fresh.querySelector("figure img").alt;
     article.dataset.status = photo.label_status;
   });
