@@ -434,6 +434,9 @@ def test_a_new_person_drops_photos_browses_edits_and_signs_out(chrome, live, sam
     search_as_you_type(chrome, live, f"{form}-dark", "co", "Coffee · 1", "coffee")  # no Cat now
     size(chrome, width, height)
     shot(chrome, f"grid-{form}")
+    for path, page in (("/settings", "settings"), ("/no-such-page", "not found")):
+        chrome.get(live + path)
+        check_axe(chrome, page)
     chrome.get(f"{live}/photos/{described}")
     check_axe(chrome, "photo page")
     assert "Chelsea on the sofa" in chrome.page_source and "Grandma" in chrome.page_source
