@@ -303,3 +303,49 @@ def test_a_key_set_document_without_keys_publishes_none(oidc_provider, verifier_
 
     with pytest.raises(TokenInvalid, match="does not publish"):
         verifier.verify_id_token(oidc_provider.mint(oidc_provider.id_token_claims()))
+
+
+def _altered(token: str) -> str:
+    head, body, signature = token.split(".")
+    flipped = "A" if signature[10] != "A" else "B"
+    return f"{head}.{body}.{signature[:10]}{flipped}{signature[11:]}"
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda p, now: "not-a-jwt", "it is not a JWT"),
+        (
+            lambda p, now: _altered(p.mint(p.id_token_claims())),
+            "its signature does not verify (altered or forged)",
+        ),
+        (
+            lambda p, now: p.mint(p.id_token_claims(iat=now - 7200, exp=now - 3600)),
+            "it has expired",
+        ),
+        (
+            lambda p, now: p.mint(p.id_token_claims(iat=now + 3600)),
+            "it claims to be issued in the future (iat)",
+        ),
+        (
+            lambda p, now: p.mint(p.id_token_claims(), headers={"kid": ""}),
+            "its header names no signing key (kid)",
+        ),
+        (
+            lambda p, now: p.mint(p.id_token_claims(), headers={"kid": "gone"}),
+            "it is signed by a key the user pool does not publish (kid)",
+        ),
+    ],
+    ids=["not-a-jwt", "altered", "expired", "future", "empty-kid", "unknown-kid"],
+)
+def test_the_reason_a_person_is_shown_for_a_broken_token_is_exact(
+    oidc_provider, verifier_for, make, reason
+):
+    import time
+
+    token = make(oidc_provider, int(time.time()))
+
+    with pytest.raises(TokenInvalid) as refused:
+        verifier_for(KeySet(oidc_provider.public_jwk)).verify_id_token(token)
+
+    assert refused.value.reason == reason
