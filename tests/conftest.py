@@ -189,9 +189,9 @@ def make_app(settings):
         app.extensions["photogallery"].engine.dispose()
 
 
-def sqlite_app(folder):
-    """An app on a SQLite file and a photo folder in ``folder``, migrated, CSRF off: for a
-    module-scoped fixture whose tests only read, or compare what they stored before and after."""
+def sqlite_app(folder, *, csrf: bool = False, **settings):
+    """An app on a SQLite file and a photo folder in ``folder``, migrated, CSRF off unless
+    asked: for module-scoped fixtures and live servers; ``settings`` override the defaults."""
     app = create_app(
         {
             "TESTING": True,
@@ -200,9 +200,10 @@ def sqlite_app(folder):
             "PHOTOS_DIR": str(folder / "photos"),
             "LABELER": "none",
             "LABEL_QUEUE": "inline",
+            **settings,
         }
     )
-    app.config["WTF_CSRF_ENABLED"] = False
+    app.config["WTF_CSRF_ENABLED"] = csrf
     migrate.upgrade(app.extensions["photogallery"].engine)
     return app
 

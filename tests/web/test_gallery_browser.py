@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from photogallery import create_app
-from photogallery.data import migrate
-from tests.conftest import missing
+from tests.conftest import missing, sqlite_app
 from tests.fixtures.browser import WAIT
-from tests.fixtures.cognito import LiveServer
+from tests.fixtures.cognito import served
 
 PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,30 +34,18 @@ def live_app(tmp_path_factory):
     if not AXE.exists():
         missing("axe-core", "make tests/browser/node_modules (npm ci in tests/browser)")
     tmp = tmp_path_factory.mktemp("live-gallery")
-    app = create_app(
-        {
-            "FLASK_SECRET": "live-gallery-" + "x" * 32,
-            "DATABASE_URL": f"sqlite:///{tmp / 'photos.db'}",
-            "PHOTOS_DIR": str(tmp / "photos"),
-            "LABELER": "onnx",
-            "LABEL_QUEUE": "inline",
-        }
-    )
-    migrate.upgrade(app.extensions["photogallery"].engine)
-    return app
+    return sqlite_app(tmp, csrf=True, TESTING=False, LABELER="onnx")
 
 
 @pytest.fixture(scope="module")
 def live(live_app) -> Iterator[str]:
     """The app over real HTTP."""
-    server = LiveServer()
-    server.serve(live_app)
     SHOTS.mkdir(exist_ok=True)
-    try:
-        yield server.url
-    finally:
-        server.stop()
-        (SHOTS / "axe.json").write_text(json.dumps(AXE_RESULTS, indent=2, sort_keys=True))
+    with served(live_app) as url:
+        try:
+            yield url
+        finally:
+            (SHOTS / "axe.json").write_text(json.dumps(AXE_RESULTS, indent=2, sort_keys=True))
 
 
 @pytest.fixture(scope="module")

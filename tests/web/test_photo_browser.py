@@ -13,21 +13,16 @@ from photogallery.data.models import PhotoLabel
 from photogallery.services import uploads
 from photogallery.services.auth import accounts
 from tests.conftest import photo_bytes, sqlite_app
-from tests.fixtures.cognito import LiveServer
+from tests.fixtures.cognito import served
 from tests.web.test_upload_browser import PASSWORD, js, sign_in, until, wait_for_url
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[tuple[str, object]]:
     """The app over real HTTP (CSRF on, nothing labels photos) and its backends."""
-    app = sqlite_app(tmp_path_factory.mktemp("live-photo"))
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = LiveServer()
-    server.serve(app)
-    try:
-        yield server.url, app.extensions["photogallery"]
-    finally:
-        server.stop()
+    app = sqlite_app(tmp_path_factory.mktemp("live-photo"), csrf=True)
+    with served(app) as url:
+        yield url, app.extensions["photogallery"]
 
 
 def person_with_photos(chrome, site, name: str, count: int) -> list[int]:

@@ -9,11 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from photogallery import create_app
-from photogallery.data import migrate
-from tests.conftest import photo_bytes, stored_keys
+from tests.conftest import photo_bytes, sqlite_app, stored_keys
 from tests.fixtures.browser import WAIT, wait_for_url
-from tests.fixtures.cognito import LiveServer
+from tests.fixtures.cognito import served
 
 PASSWORD = "correct horse battery"
 
@@ -21,28 +19,14 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory):
     """The app with local accounts and CSRF on; nothing labels its photos (they stay pending)."""
-    tmp = tmp_path_factory.mktemp("live-upload")
-    app = create_app(
-        {
-            "FLASK_SECRET": "live-upload-" + "x" * 32,
-            "DATABASE_URL": f"sqlite:///{tmp / 'photos.db'}",
-            "PHOTOS_DIR": str(tmp / "photos"),
-            "LABELER": "none",
-        }
-    )
-    migrate.upgrade(app.extensions["photogallery"].engine)
-    return app
+    return sqlite_app(tmp_path_factory.mktemp("live-upload"), csrf=True, TESTING=False)
 
 
 @pytest.fixture(scope="module")
 def live(live_app) -> Iterator[str]:
     """The app over real HTTP."""
-    server = LiveServer()
-    server.serve(live_app)
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with served(live_app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -224,16 +208,7 @@ def test_leaving_mid_upload_asks_first_and_not_once_it_is_done(chrome, live):
 def direct(storage_settings, tmp_path) -> Iterator[tuple[str, object, list[str]]]:
     """The app with direct upload to SeaweedFS over real HTTP, its backends, and the requests
     it answered ("POST /path")."""
-    app = create_app(
-        {
-            "FLASK_SECRET": "live-direct-" + "x" * 32,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'photos.db'}",
-            "LABELER": "none",
-            "DIRECT_UPLOAD": True,
-            **storage_settings,
-        }
-    )
-    migrate.upgrade(app.extensions["photogallery"].engine)
+    app = sqlite_app(tmp_path, csrf=True, TESTING=False, DIRECT_UPLOAD=True, **storage_settings)
     answered = []
     inner = app.wsgi_app
 
@@ -242,12 +217,8 @@ def direct(storage_settings, tmp_path) -> Iterator[tuple[str, object, list[str]]
         return inner(environ, start_response)
 
     app.wsgi_app = recording
-    server = LiveServer()
-    server.serve(app)
-    try:
-        yield server.url, app.extensions["photogallery"], answered
-    finally:
-        server.stop()
+    with served(app) as url:
+        yield url, app.extensions["photogallery"], answered
 
 
 @pytest.mark.parametrize("stack", ["s3"], indirect=True)
