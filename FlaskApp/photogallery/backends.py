@@ -4,13 +4,15 @@ client) from settings, once per process. Free of Flask: services import ``Backen
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from .data.db import make_engine
 from .decode_budget import DecodeBudget
+from .events.base import EventPublisher
+from .events.local import NoEvents
 from .labelers.base import Labeler
 from .queue.base import LabelQueue
 from .settings import Settings
@@ -33,6 +35,7 @@ class Backends:
     queue: LabelQueue
     decode_budget: DecodeBudget  # pixels decoded at once by this process's uploads
     cognito: CognitoClient | None = None  # the Cognito app client, when AUTH includes cognito
+    events: EventPublisher = field(default_factory=NoEvents)  # photo events, when a topic is set
 
 
 def build_store(settings: Settings) -> Store:
@@ -92,6 +95,15 @@ def build_queue(settings: Settings) -> LabelQueue:
     return InlineQueue()
 
 
+def build_events(settings: Settings) -> EventPublisher:
+    """SNS when EVENTS_TOPIC_ARN is set; otherwise nothing is published."""
+    if settings.events_topic_arn is None:
+        return NoEvents()
+    from .events.sns import SnsPublisher
+
+    return SnsPublisher(settings.events_topic_arn, endpoint_url=settings.sns_endpoint_url)
+
+
 def build_cognito_client(settings: Settings) -> CognitoClient | None:
     if settings.cognito is None:
         return None
@@ -116,4 +128,5 @@ def build_backends(settings: Settings) -> Backends:
         queue=build_queue(settings),
         decode_budget=DecodeBudget(settings.decode_budget_megapixels * 10**6),
         cognito=build_cognito_client(settings),
+        events=build_events(settings),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,6 +65,10 @@ class Settings:
     label_queue: str = "inline"
     sqs_queue_url: str = ""
     sqs_endpoint_url: str | None = None
+    # Photo events on SNS (issue 13): the topic, a test endpoint, and labels fed by the topic.
+    events_topic_arn: str | None = None
+    sns_endpoint_url: str | None = None
+    label_jobs_from_events: bool = False
     auth: frozenset[str] = frozenset({"local"})
     allow_signup: bool = True
     sign_in_max_failures: int = 5
@@ -186,6 +191,7 @@ def _build(r: _Reader, instance_path: str) -> Settings:
     database_url, embedded_db = _database_url(r, instance_path)
     auth = _auth_modes(r)
     fields = {**_storage(r, instance_path), **_labels(r), **_serving(r), **_sign_in(r)}
+    fields.update(_events(r, fields["label_queue"]))
     region = _aws_region(r, fields, auth)
     return Settings(
         secret_key=_secret_key(r, instance_path, embedded_db),
@@ -228,6 +234,33 @@ def _labels(r: _Reader) -> dict[str, object]:
         "label_queue": label_queue,
         "sqs_queue_url": r.require("SQS_QUEUE_URL", "when LABEL_QUEUE=sqs") if sqs else "",
         "sqs_endpoint_url": r.str("SQS_ENDPOINT_URL") or None,
+    }
+
+
+# A standard topic (FIFO topics cannot deliver to the standard label queue).
+_SNS_TOPIC_ARN = re.compile(
+    r"arn:aws(-cn|-us-gov|-iso[a-z]*)?:sns:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}"
+)
+
+
+def _events(r: _Reader, label_queue: str) -> dict[str, object]:
+    """Photo events on SNS (issue 13); the SNS client takes its region from the topic's ARN."""
+    topic = r.str("EVENTS_TOPIC_ARN").strip()
+    if topic and not _SNS_TOPIC_ARN.fullmatch(topic):
+        r.problems.append(
+            "EVENTS_TOPIC_ARN: must be a standard SNS topic ARN "
+            f"(arn:aws:sns:REGION:ACCOUNT_ID:NAME); got {topic!r}"
+        )
+    from_events = r.bool("LABEL_JOBS_FROM_EVENTS", False)
+    if from_events and not (topic and label_queue == "sqs"):
+        r.problems.append(
+            "LABEL_JOBS_FROM_EVENTS: needs EVENTS_TOPIC_ARN and LABEL_QUEUE=sqs (the label "
+            "queue subscribes to the topic)"
+        )
+    return {
+        "events_topic_arn": topic or None,
+        "sns_endpoint_url": r.str("SNS_ENDPOINT_URL") or None,
+        "label_jobs_from_events": from_events,
     }
 
 

@@ -13,17 +13,22 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from photogallery.aws import ProcessClient
+from photogallery.events import base as events
 from photogallery.queue.base import QueueError
 
 log = logging.getLogger(__name__)
 
 _MAX_BATCH = 10  # SQS limits
 _MAX_WAIT = 20
+# A photo event that is no label job (photo.labelled, photo.deleted reach the label queue when
+# its subscription has no filter policy): acknowledged and dropped. Photo ids start at 1.
+NOT_A_JOB = 0
 
 
 @dataclass(frozen=True)
 class Message:
-    """One received job; ``photo_id`` is None when the body is not a valid job."""
+    """One received job; ``photo_id`` is None when the body is not a valid job, NOT_A_JOB
+    when it is a photo event with nothing to label."""
 
     photo_id: int | None
     receipt_handle: str
@@ -32,15 +37,35 @@ class Message:
 
 
 def parse_body(body: str) -> int | None:
-    """The photo id in a ``{"photo_id": N}`` body, or None when malformed."""
+    """The photo to label, from a direct job ``{"photo_id": N}`` or a raw ``photo.uploaded``
+    event (the label queue subscribed to the events topic); NOT_A_JOB for the other photo
+    events; None when malformed (left for the dead-letter queue)."""
     try:
         data = json.loads(body)
     except ValueError:
         return None
-    photo_id = data.get("photo_id") if isinstance(data, dict) else None
-    # bool is an int subclass; "true" is not a photo id.
-    if isinstance(photo_id, int) and not isinstance(photo_id, bool) and photo_id > 0:
+    if not isinstance(data, dict):
+        return None
+    if "type" in data:
+        return _event_job(data)
+    return _photo_id(data.get("photo_id"))
+
+
+def _event_job(event: dict[str, Any]) -> int | None:
+    """A photo event of the version we know; anything else is malformed."""
+    version = event.get("version")
+    photo_id = _photo_id(event.get("photo_id"))
+    if type(version) is not int or version != events.VERSION or photo_id is None:
+        return None
+    if event["type"] == events.UPLOADED:
         return photo_id
+    return NOT_A_JOB if event["type"] in events.TYPES else None
+
+
+def _photo_id(value: object) -> int | None:
+    # bool is an int subclass; "true" is not a photo id.
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
     return None
 
 

@@ -27,8 +27,9 @@ from ..data import pending_deletions as pending_data
 from ..data import photo_files
 from ..data import photos as photo_data
 from ..data.photo_files import PhotoFiles
+from ..events.base import DELETED
 from ..storage.base import StorageError, StoredObject, UnfinishedWrite, download
-from . import deletions, uploads
+from . import deletions, photo_events, uploads
 
 log = logging.getLogger(__name__)
 DEFAULT_GRACE = timedelta(hours=3)  # longer than a direct upload's token lives
@@ -169,6 +170,7 @@ def _delete_row(backends: Backends, missing: MissingObjects, report: Report) -> 
         photo_data.delete_photo(conn, photo.id)
         pending_data.add_keys(conn, leftovers, photo_id=photo.id)
     report.deleted_photos.append(photo.id)
+    photo_events.announce(backends, DELETED, photo)
     log.warning(
         "deleted photo %s of user %s: its original %s is lost",
         photo.id,

@@ -14,7 +14,8 @@ from ..data import photos as photo_data
 from ..data import terms
 from ..data.models import Photo
 from ..data.schema import MAX_ID
-from . import deletions
+from ..events.base import DELETED
+from . import deletions, photo_events
 from .errors import InvalidInput, NotFound, UploadRejected
 from .uploads import clean_description
 
@@ -120,6 +121,7 @@ def delete_photo(backends: Backends, owner_id: int, photo_id: int) -> bool:
         photo_data.delete_photo(conn, photo_id)
         # With the row: never a row pointing at removed objects, never objects nobody removes.
         pending_data.add_keys(conn, photo.keys, photo_id=photo_id)
+    photo_events.announce(backends, DELETED, photo)
     if deletions.remove_objects(backends, photo.keys):
         log.warning("photo %s deleted; its objects wait for the sweep", photo_id)
         return False

@@ -16,7 +16,7 @@ from ..data import photos as photo_data
 from ..data.db import utcnow
 from ..labelers.base import LabelerError
 from ..queue.base import QueueError
-from ..queue.sqs import Message
+from ..queue.sqs import NOT_A_JOB, Message
 from ..storage.base import StorageError
 from .labeling import label_photo
 
@@ -30,6 +30,8 @@ def handle(backends: Backends, photo_id: int | None) -> bool:
     """Label one job's photo; True when the job is finished and its message may go."""
     if photo_id is None:
         return False  # malformed: left for the dead-letter queue, never silently dropped
+    if photo_id == NOT_A_JOB:
+        return True  # another kind of photo event: nothing to label
     try:
         status = label_photo(backends, photo_id)
     except (LabelerError, StorageError) as exc:

@@ -8,8 +8,10 @@ import time
 from ..backends import Backends
 from ..data import photos as photo_data
 from ..data.models import PhotoLabel
+from ..events.base import LABELLED
 from ..labelers.base import LabelerError
 from ..storage.base import ObjectNotFound, StorageError
+from . import photo_events
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
@@ -53,7 +55,9 @@ def label_photo(backends: Backends, photo_id: int, *, force: bool = False) -> st
         if photo_data.get_photo(conn, photo_id) is None:
             return "gone"
         photo_data.set_labels(conn, photo_id, labels, model=result.model_version)
+        labelled = photo_data.get_photo(conn, photo_id)  # with the owner's own labels too
     log.info("labelled photo %s: %d labels", photo_id, len(labels))
+    photo_events.announce(backends, LABELLED, labelled, labels=True)
     return "done"
 
 

@@ -15,9 +15,11 @@ from .. import images
 from ..backends import Backends
 from ..data import photos as photo_data
 from ..data.models import Photo
+from ..events.base import UPLOADED
 from ..queue.base import QueueError
 from ..settings import Settings
 from ..storage.base import StorageError
+from . import photo_events
 from .errors import DuplicateUpload, UploadBusy, UploadRejected
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,9 @@ def _add(backends, owner_id, fileobj, filename, description, save_original: Save
     photo = _store_and_record(
         backends, owner_id, save_original, name, size, sha256, image, description
     )
-    _queue_labeling(backends, photo.id)
+    announced = photo_events.announce(backends, UPLOADED, photo)
+    if not (announced and backends.settings.label_jobs_from_events):
+        _queue_labeling(backends, photo.id)  # else the label queue's subscription brings the job
     return photo
 
 

@@ -1,0 +1,1 @@
+"""Photo events (photo.uploaded, photo.labelled, photo.deleted) for other consumers."""
