@@ -30,6 +30,8 @@ UNSUPPORTED_TYPES = frozenset(
         "AWS::S3::BucketPolicy",
         "AWS::AutoScaling::ScalingPolicy",
         "AWS::CloudWatch::Alarm",
+        "AWS::SNS::Subscription",
+        "AWS::SQS::QueuePolicy",
     }
 )
 # Attributes of supported types that moto cannot answer: (logical id, attribute).

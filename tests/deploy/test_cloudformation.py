@@ -28,11 +28,11 @@ SETTINGS = {
     "STORAGE", "PHOTOS_BUCKET", "DIRECT_UPLOAD", "MAX_UPLOAD_MB", "AWS_REGION", "LABELER",
     "LABEL_QUEUE", "SQS_QUEUE_URL", "AUTH", "COGNITO_POOL_ID", "COGNITO_CLIENT_ID",
     "COGNITO_DOMAIN", "BASE_URL", "PROXY_COUNT", "DATABASE_HOST", "DATABASE_PORT",
-    "DATABASE_DB_NAME", "CLOUDWATCH_LOG_GROUP",
+    "DATABASE_DB_NAME", "CLOUDWATCH_LOG_GROUP", "EVENTS_TOPIC_ARN", "LABEL_JOBS_FROM_EVENTS",
 }  # fmt: skip
 OUTPUTS = {
     "SiteUrl", "BucketName", "QueueUrl", "DeadLetterQueueUrl", "UserPoolId", "UserPoolClientId",
-    "CognitoDomain", "SettingsPath", "LoadBalancerDNSName", "DatabaseEndpoint",
+    "CognitoDomain", "SettingsPath", "LoadBalancerDNSName", "DatabaseEndpoint", "EventsTopicArn",
 }  # fmt: skip
 
 
@@ -156,7 +156,8 @@ def test_every_iam_statement_names_its_resources(template):
 
 POLICY = TEMPLATE.parent / "iam-policy.json"
 PLACEHOLDERS = {
-    "REGION", "ACCOUNT_ID", "BUCKET", "PREFIX", "RELEASE_OBJECT", "QUEUE_NAME", "SETTINGS_PATH",
+    "REGION", "ACCOUNT_ID", "BUCKET", "PREFIX", "RELEASE_OBJECT", "QUEUE_NAME", "TOPIC_NAME",
+    "SETTINGS_PATH",
     "DB_SECRET_ARN", "APP_DB_SECRET_ARN", "APP_SECRETS_ARN", "LOG_GROUP",
 }  # fmt: skip
 
@@ -188,6 +189,30 @@ def test_by_hand_policy_grants_what_the_stacks_instance_role_does(template):
     assert actions(iam_statements(by_hand)) == actions(iam_statements(role)) - {
         "cloudformation:SignalResource"
     }
+
+
+def test_label_queue_takes_only_photo_uploaded_raw_from_the_events_topic(template):
+    topic = {"Ref": "PhotoEventsTopic"}
+    resources = template["Resources"]
+    assert resources["PhotoEventsTopic"]["Properties"]["KmsMasterKeyId"] == "alias/aws/sns"
+    subscription = resources["LabelQueueEventsSubscription"]["Properties"]
+    assert subscription["TopicArn"] == topic
+    assert subscription["Endpoint"] == {"Fn::GetAtt": ["LabelQueue", "Arn"]}
+    assert subscription["RawMessageDelivery"] is True
+    assert subscription["FilterPolicy"] == {"type": ["photo.uploaded"]}
+    assert subscription["FilterPolicyScope"] == "MessageAttributes"
+    policy = resources["LabelQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": "LabelQueue"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": topic}}
+    for role in ("InstanceRole", "LabelFunctionRole"):
+        document = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]
+        publishing = [s for s in iam_statements(document) if "sns" in json.dumps(s["Action"])]
+        assert [(s["Action"], s["Resource"]) for s in publishing] == [("sns:Publish", topic)]
+    variables = resources["LabelFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["EVENTS_TOPIC_ARN"] == topic  # the Lambda publishes photo.labelled
 
 
 def test_instances_require_imdsv2(template):
@@ -335,9 +360,9 @@ def test_moto_still_lacks_the_types_the_variant_removes(stack):
     removed = stack[3]
     assert removed == sorted([
         "AppDatabaseSecret", "AppSecrets", "DatabaseCpuAlarm", "DatabaseStorageAlarm",
-        "DeadLetterAlarm", "ErrorRateAlarm", "LoginWithAmazonProvider", "PhotosBucketPolicy",
-        "RequestsScalingPolicy", "UnhealthyHostsAlarm", "UserPool", "UserPoolClient",
-        "UserPoolDomain",
+        "DeadLetterAlarm", "ErrorRateAlarm", "LabelQueueEventsSubscription", "LabelQueuePolicy",
+        "LoginWithAmazonProvider", "PhotosBucketPolicy", "RequestsScalingPolicy",
+        "UnhealthyHostsAlarm", "UserPool", "UserPoolClient", "UserPoolDomain",
     ])  # fmt: skip
 
 
@@ -371,6 +396,12 @@ def test_deployed_queue_redrives_to_the_dead_letter_queue(stack, sqs_server):
     assert int(redrive["maxReceiveCount"]) == 5
     assert int(attrs["VisibilityTimeout"]) >= 120
     assert attrs["SqsManagedSseEnabled"] == "true"
+
+
+def test_deployed_events_topic_is_encrypted(stack, sqs_server):
+    sns = sqs_server.client_for("sns")
+    attributes = sns.get_topic_attributes(TopicArn=stack[0]["EventsTopicArn"])["Attributes"]
+    assert attributes["KmsMasterKeyId"] == "alias/aws/sns"
 
 
 def test_deployed_security_groups_are_chained(stack, sqs_server):
@@ -426,6 +457,8 @@ def test_deployed_settings_are_under_the_stack_path(stack, sqs_server):
     assert found["BASE_URL"] == f"https://{DOMAIN}"
     assert found["PHOTOS_BUCKET"] == outputs["BucketName"]
     assert found["SQS_QUEUE_URL"] == outputs["QueueUrl"]
+    assert found["EVENTS_TOPIC_ARN"] == outputs["EventsTopicArn"]
+    assert found["LABEL_JOBS_FROM_EVENTS"] == "true"
     assert found["DATABASE_HOST"] == outputs["DatabaseEndpoint"]
     assert (found["STORAGE"], found["LABELER"], found["LABEL_QUEUE"]) == (
         "s3",
