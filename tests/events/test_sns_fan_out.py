@@ -144,3 +144,23 @@ def test_when_the_topic_is_down_the_upload_succeeds_and_its_label_job_is_sent_di
     assert [job.photo_id for job in jobs] == [photo_id]  # the fallback: a direct job
     assert label_worker.process(backends, backends.queue, jobs) == 1
     assert client.get(f"/api/photos/{photo_id}").get_json()["label_status"] == "done"
+
+
+def test_the_lambda_handler_labels_from_a_delivered_event_and_acknowledges_the_others(
+    make_app, sqs_server, fan_out, monkeypatch
+):
+    import lambda_function
+
+    app = events_app(make_app, sqs_server, fan_out)
+    monkeypatch.setattr(lambda_function, "_app", app)
+    client = api_client(app)
+    photo_id = upload_cat(client)
+    (uploaded,) = received(sqs_server, fan_out[2])  # the body exactly as SNS delivered it
+    deleted = json.loads(uploaded["Body"]) | {"type": "photo.deleted", "photo_id": photo_id + 1}
+    records = [
+        {"messageId": "m-1", "body": uploaded["Body"]},
+        {"messageId": "m-2", "body": json.dumps(deleted)},
+    ]
+
+    assert lambda_function.handler({"Records": records}, None) == {"batchItemFailures": []}
+    assert client.get(f"/api/photos/{photo_id}").get_json()["label_status"] == "done"
