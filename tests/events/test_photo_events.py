@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,7 +16,7 @@ from photogallery.events.local import NoEvents
 from photogallery.events.sns import SnsPublisher
 from photogallery.queue.sqs import NOT_A_JOB, parse_body
 from photogallery.settings import ConfigError
-from tests.fixtures.servers import closed_port
+from tests.fixtures.servers import closed_port, use_test_credentials
 from tests.services.test_labeling import api_client, sample_jpeg
 
 ARN = "arn:aws:sns:eu-west-1:123456789012:photo-events"
@@ -93,11 +95,41 @@ def test_the_worker_refuses_anything_else_as_malformed(body):
     assert parse_body(body) is None
 
 
-def test_a_publish_to_a_topic_that_does_not_answer_raises_events_error():
+@pytest.fixture
+def credentials(monkeypatch, tmp_path):
+    """Dummy credentials, so a failure is the endpoint's, not a missing key's."""
+    use_test_credentials(monkeypatch, tmp_path, "testing", "testing")
+
+
+def test_a_publish_to_a_topic_that_does_not_answer_raises_events_error(credentials):
     publisher = SnsPublisher(ARN, endpoint_url=f"http://127.0.0.1:{closed_port()}")
     event = PhotoEvent("photo.uploaded", 1, 1, {"original": "u1/a/original.jpg"})
-    with pytest.raises(EventsError, match=r"photo\.uploaded"):
+    with pytest.raises(EventsError, match=r"photo\.uploaded: EndpointConnectionError"):
         publisher.publish(event)
+
+
+def test_a_garbled_answer_from_the_topic_raises_events_error_not_a_parser_error(credentials):
+    """An empty 404 (as a proxy in the way answers): botocore's parser error is no BotoCoreError."""
+
+    class EmptyError(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EmptyError)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        publisher = SnsPublisher(ARN, endpoint_url=f"http://127.0.0.1:{server.server_port}")
+        with pytest.raises(EventsError, match="ResponseParserError"):
+            publisher.publish(PhotoEvent("photo.deleted", 1, 1, {}))
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)

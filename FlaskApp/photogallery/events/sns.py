@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from ..aws import ProcessClient
 from .base import EventsError, PhotoEvent
@@ -58,6 +59,6 @@ class SnsPublisher:
             code = exc.response.get("Error", {}).get("Code", "Unknown")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             raise EventsError(f"SNS refused {event.type}: {code} (HTTP {status})") from exc
-        except BotoCoreError as exc:
+        except (BotoCoreError, ResponseParserError) as exc:  # the latter: a garbled answer
             raise EventsError(f"SNS unreachable for {event.type}: {type(exc).__name__}") from exc
         log.debug("published %s of photo %d", event.type, event.photo_id)
