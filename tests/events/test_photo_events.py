@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -15,6 +16,7 @@ from photogallery.events.base import EventsError, PhotoEvent
 from photogallery.events.local import NoEvents
 from photogallery.events.sns import SnsPublisher
 from photogallery.queue.sqs import NOT_A_JOB, parse_body
+from photogallery.services import consistency
 from photogallery.settings import ConfigError
 from tests.fixtures.servers import closed_port, use_test_credentials
 from tests.services.test_labeling import api_client, sample_jpeg
@@ -59,6 +61,27 @@ def test_event_bodies_hold_ids_keys_and_labels_but_no_url_or_token(make_app):
     assert not any(url in text or url.split("?")[0] in text for url in urls.values())
     for leak in ("://", "?", "token", "Signature", "Bearer"):
         assert leak not in text
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_a_photo_deleted_by_storage_check_fix_is_announced(make_app):
+    app = make_app()
+    backends = app.extensions["photogallery"]
+    backends.events = recorder = RecordingPublisher()
+    client = api_client(app)
+    photo = client.post("/api/photos", data={"file": (io.BytesIO(sample_jpeg("camera")), "c.jpg")})
+    photo_id = photo.get_json()["photos"][0]["id"]
+    original = recorder.bodies[0]["keys"]["original"]
+    backends.store.delete(original)  # lost: the row goes at the next fix
+
+    report = consistency.check_storage(backends, grace=timedelta(0))
+    consistency.fix_storage(backends, report, force=True)
+
+    assert [(b["type"], b["photo_id"]) for b in recorder.bodies] == [
+        ("photo.uploaded", photo_id),
+        ("photo.deleted", photo_id),
+    ]
+    assert recorder.bodies[1]["keys"]["original"] == original
 
 
 @pytest.mark.parametrize(

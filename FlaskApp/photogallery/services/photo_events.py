@@ -6,12 +6,15 @@ import logging
 
 from ..backends import Backends
 from ..data.models import Photo
+from ..data.photo_files import PhotoFiles
 from ..events.base import EventsError, PhotoEvent
 
 log = logging.getLogger(__name__)
 
 
-def announce(backends: Backends, kind: str, photo: Photo, *, labels: bool = False) -> bool:
+def announce(
+    backends: Backends, kind: str, photo: Photo | PhotoFiles, *, labels: bool = False
+) -> bool:
     """Publish ``kind`` for a committed photo; False (logged, the event lost) when it failed.
 
     The photo is safe whatever happens here: the database is the truth and events are
@@ -26,7 +29,7 @@ def announce(backends: Backends, kind: str, photo: Photo, *, labels: bool = Fals
             "thumbnail": photo.thumbnail_key,
             "preview": photo.preview_key,
         },
-        labels=tuple((lb.name, lb.confidence) for lb in photo.labels) if labels else None,
+        labels=_labels(photo) if labels else None,
     )
     try:
         backends.events.publish(event)
@@ -34,3 +37,7 @@ def announce(backends: Backends, kind: str, photo: Photo, *, labels: bool = Fals
         log.warning("%s of photo %s was not published: %s", kind, photo.id, exc)
         return False
     return True
+
+
+def _labels(photo: Photo | PhotoFiles) -> tuple[tuple[str, float], ...]:
+    return tuple((lb.name, lb.confidence) for lb in getattr(photo, "labels", ()))
