@@ -3,6 +3,7 @@ resuming, a dry run, an S3 prefix on SeaweedFS, and a process pool."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -149,3 +150,20 @@ def test_s3_prefix_imports_like_a_folder_in_a_process_pool(
         rows = conn.execute(select(photos).where(photos.c.owner_id == owner_id)).all()
     keys = {k for r in rows for k in (r.original_key, r.preview_key, r.thumbnail_key)}
     assert len(rows) == DISTINCT and stored_keys(backends.store) == sorted(keys)
+
+
+def test_a_worker_that_cannot_start_refuses_each_file_instead_of_failing_the_pool(
+    photo_tree, tmp_path, monkeypatch
+):
+    """An initializer that raises makes multiprocessing start new workers forever (a hang)."""
+    backends, owner_id = new_library(tmp_path)
+    broken = dataclasses.replace(backends.settings, storage="s3", aws_region=None)
+    monkeypatch.setattr(imports.os, "nice", lambda _n: 0)  # this is the test's own process
+    monkeypatch.setattr(imports, "_worker", "not started")
+    source = FolderSource(photo_tree.root)
+    imports._start_worker(broken, source, imports.Job(owner_id, "", False, 2**20))
+    outcome = imports._worker_task(source.list_files().files[0])
+    assert (outcome.status, outcome.reason) == (
+        imports.REFUSED,
+        "could not be imported: a worker failed to start (ValueError)",
+    )

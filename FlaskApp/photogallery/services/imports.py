@@ -196,7 +196,7 @@ def summarize(outcomes: Iterable[Outcome]) -> Summary:
 
 # -- the pool's side -------------------------------------------------------------------------
 
-_worker: tuple[Backends, ImportSource, Job] | None = None
+_worker: tuple[Backends, ImportSource, Job] | str = "not started"  # or why it could not start
 
 
 def _start_worker(settings: Settings, source: ImportSource, job: Job) -> None:
@@ -204,13 +204,19 @@ def _start_worker(settings: Settings, source: ImportSource, job: Job) -> None:
     source is kept too, so its S3 client is made once per process, not once per file."""
     global _worker
     os.nice(WORKER_NICENESS)
-    backends = build_backends(settings)
+    try:
+        backends = build_backends(settings)
+    except Exception as exc:  # raised here, the pool would start new workers forever
+        log.exception("an import worker could not start")
+        _worker = f"could not be imported: a worker failed to start ({exc.__class__.__name__})"
+        return
     if isinstance(backends.queue, InlineQueue):  # as context.init_app wires the app's
         backends.queue.bind(partial(label_photo_with_retries, backends))
     _worker = (backends, source, job)
 
 
 def _worker_task(file: SourceFile) -> Outcome:
-    assert _worker is not None, "the pool's initializer sets it"
+    if isinstance(_worker, str):
+        return Outcome(file.name, REFUSED, _worker)
     backends, source, job = _worker
     return import_file(backends, source, job, file)
