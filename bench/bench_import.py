@@ -17,6 +17,7 @@ import functools
 import io
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -88,12 +89,18 @@ def import_while_reading(settings, library: Path, base: str, cookie: str, worker
 
     thread = threading.Thread(target=reader)
     thread.start()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), _children_cpu()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    took = time.perf_counter() - t0
+    took, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
     done.set()
     thread.join()
-    return result, took, times
+    return result, took, cpu, times
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the finished child processes (the command and its pool's workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -140,11 +147,16 @@ def run(args: argparse.Namespace, settings: dict[str, str], tmp: Path) -> None:
         read_for(base, "/", cookie, 1, 2)  # warm up
         idle, _rate = read_for(base, "/", cookie, 1, args.idle_seconds)
         print(f"gallery page (1,000 photos), nothing else running:  {summary(idle)}")
-        result, took, busy = import_while_reading(
+        result, took, cpu, busy = import_while_reading(
             settings, tmp / "library", base, cookie, args.workers
         )
         print(f"gallery page while the import runs:                {summary(busy)}")
     print(f"import: {args.photos} photos in {took:.1f} s = {args.photos / took:.2f} photos/s")
+    cores = args.workers or os.cpu_count() or 1
+    print(
+        f"  CPU: {cpu:.1f} s = {cpu / args.photos:.2f} s a photo (process start-up included),"
+        f" so {cores / (cpu / args.photos):.2f} photos/s on {cores} idle cores"
+    )
     print("  " + result.stdout.strip().replace("\n", "\n  "))
     if result.returncode:
         print(result.stderr[-2000:])

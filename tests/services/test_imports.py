@@ -120,7 +120,8 @@ def test_dry_run_reports_what_would_happen_and_writes_nothing(photo_tree, tmp_pa
     summary = run(backends, owner_id, photo_tree.root, dry_run=True)
     # Only the first bytes are checked: the truncated JPEG would be refused when decoded.
     assert (summary.would_import, summary.duplicates) == (DISTINCT + 1, DUPLICATES)
-    assert TRUNCATED not in {n for names in summary.refused.values() for n in names}
+    refused = {reason: sorted(names) for reason, names in summary.refused.items()}
+    assert refused == {r: n for r, n in expected_refusals().items() if n != [TRUNCATED]}
     with backends.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(photos)).scalar_one() == 0
     assert stored_keys(backends.store) == []

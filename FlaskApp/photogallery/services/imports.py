@@ -28,13 +28,14 @@ from ..settings import Settings
 from .errors import DuplicateUpload, UploadBusy, UploadRejected
 from .import_sources import ImportSource, SourceFile
 from .labeling import label_photo_with_retries
-from .uploads import add_photo
+from .uploads import add_photo, clean_filename
 
 log = logging.getLogger(__name__)
 
 WORKER_NICENESS = 10  # pool workers yield the CPU to the web app's processes
 LABEL_WAIT = 300.0  # seconds a worker waits for its photo's inline labeling before moving on
 BUSY_RETRIES = 3
+NOT_A_PHOTO = "is not a photo we can read (JPEG, PNG, WebP, GIF or HEIC)"  # as images.process says
 
 IMPORTED, EXISTS, REFUSED, WOULD_IMPORT = "imported", "exists", "refused", "would import"
 
@@ -147,7 +148,7 @@ def _import_open_file(backends: Backends, job: Job, name: str, f) -> Outcome:
     if job.dry_run:
         f.seek(0)
         if sniff(f.read(32)) is None:
-            return Outcome(name, REFUSED, "is not a photo we can read", sha256=sha256)
+            return Outcome(name, REFUSED, NOT_A_PHOTO, sha256=sha256)
         return Outcome(name, WOULD_IMPORT, sha256=sha256)
     filename = name.rsplit("/", 1)[-1]
     for attempt in range(BUSY_RETRIES + 1):
@@ -167,10 +168,8 @@ def _import_open_file(backends: Backends, job: Job, name: str, f) -> Outcome:
 
 def _reason(message: str, filename: str) -> str:
     """The rejection without the file's name in front, so rejections group by reason."""
-    for prefix in (filename, filename.strip()):
-        if prefix and message.startswith(prefix + " "):
-            return message[len(prefix) + 1 :]
-    return message
+    prefix = clean_filename(filename) + " "
+    return message[len(prefix) :] if message.startswith(prefix) else message
 
 
 def summarize(outcomes: Iterable[Outcome]) -> Summary:
