@@ -3,11 +3,13 @@ its summary, exit status, progress line, owner lookup, and labels made by its po
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from sqlalchemy import select
 
+from photogallery.cli.progress import Progress
 from photogallery.data import users as user_data
 from photogallery.data.schema import photos
 from tests.conftest import photo_bytes, sqlite_app
@@ -92,3 +94,21 @@ def test_dry_run_says_what_it_would_do(tmp_path, photo_tree):
         result.stdout
     )
     assert "would be refused: 4" in result.stdout and result.exit_code == 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_redraws_one_terminal_line_with_rate_and_eta():
+    now = [0.0]
+    screen = Terminal()
+    progress = Progress(4, stream=screen, clock=lambda: now[0])
+    for _ in range(4):
+        now[0] += 1.0
+        progress.step()
+    lines = screen.getvalue().split("\r")[1:]
+    assert lines[0] == "1/4 photos     1.0/s  ETA 0:03   "
+    assert lines[-1] == "4/4 photos     1.0/s  done   \n"
+    assert screen.getvalue().count("\n") == 1
