@@ -53,6 +53,11 @@ deploy-check: $(VENV)/.dev-installed  ## validate the template and scripts befor
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/bench_gallery.py
 
+# Bulk import (issue 13).
+.PHONY: bench-import
+bench-import: $(VENV)/.dev-installed  ## import 12 MP JPEGs: photos/s, and the gallery's p95 meanwhile (~2 min; needs nginx)
+	$(BIN)/python bench/bench_import.py $(BENCH_IMPORT_ARGS)
+
 load: $(VENV)/.dev-installed  ## 200 uploads at once through nginx + uWSGI: none lost (~1 min; needs nginx, MariaDB)
 	$(BIN)/python bench/load_uploads.py $(LOAD_ARGS)
 

@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.fixtures.cognito",
     "tests.fixtures.browser",
     "tests.fixtures.log_secrets",  # fails the run when a web test's logs hold a secret
+    "tests.fixtures.photo_tree",  # the library the bulk-import tests bring in
 ]
 
 MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", "mysql+mysqlconnector://root@127.0.0.1:3306/")

@@ -66,6 +66,12 @@ def get_user_by_subject(conn: Connection, provider: str, subject: str) -> User |
     return _user(conn.execute(query).first())
 
 
+def get_user_by_username(conn: Connection, provider: str, username: str) -> User | None:
+    """The ``provider`` account with exactly this username (e.g. a Cognito user's)."""
+    query = select(users).where(users.c.provider == provider, users.c.username == username)
+    return _user(conn.execute(query).first())
+
+
 def get_local_user(conn: Connection, username: str) -> User | None:
     """The local account named ``username`` in any letter case; an exact match comes first, so an
     account that migration 0003 left without a key is still found by its exact name."""
