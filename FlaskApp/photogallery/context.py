@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from flask import Flask, current_app
 
 from .backends import Backends, build_backends
-from .queue.inline import InlineQueue
-from .services.labeling import label_photo_with_retries
+from .services.labeling import bind_inline_queue
 from .settings import Settings
 
 
 def init_app(app: Flask, settings: Settings) -> Backends:
     backends = build_backends(settings)
-    if isinstance(backends.queue, InlineQueue):
-        # Wired here, after Backends exists: the job needs them, and the queue is part of them.
-        backends.queue.bind(partial(label_photo_with_retries, backends))
+    bind_inline_queue(backends)
     app.extensions["photogallery"] = backends
     return backends
 

@@ -16,7 +16,6 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 
 from ..backends import Backends, build_backends
 from ..data import photos as photo_data
@@ -27,7 +26,7 @@ from ..queue.inline import InlineQueue
 from ..settings import Settings
 from .errors import DuplicateUpload, UploadBusy, UploadRejected
 from .import_sources import ImportSource, SourceFile
-from .labeling import label_photo_with_retries
+from .labeling import bind_inline_queue
 from .uploads import add_photo, clean_filename
 
 log = logging.getLogger(__name__)
@@ -209,8 +208,7 @@ def _start_worker(settings: Settings, source: ImportSource, job: Job) -> None:
         log.exception("an import worker could not start")
         _worker = f"could not be imported: a worker failed to start ({exc.__class__.__name__})"
         return
-    if isinstance(backends.queue, InlineQueue):  # as context.init_app wires the app's
-        backends.queue.bind(partial(label_photo_with_retries, backends))
+    bind_inline_queue(backends)  # as context.init_app wires the app's
     _worker = (backends, source, job)
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from ..backends import Backends
 from ..data import photos as photo_data
 from ..data.models import PhotoLabel
 from ..events.base import LABELLED
 from ..labelers.base import LabelerError
+from ..queue.inline import InlineQueue
 from ..storage.base import ObjectNotFound, StorageError
 from . import photo_events
 
@@ -82,3 +84,10 @@ def label_photo_with_retries(
                 break
             time.sleep(delay)
     return "failed"
+
+
+def bind_inline_queue(backends: Backends) -> None:
+    """An in-process queue labels with these backends; bound after Backends exists, since the
+    job needs them and the queue is part of them."""
+    if isinstance(backends.queue, InlineQueue):
+        backends.queue.bind(partial(label_photo_with_retries, backends))
