@@ -139,10 +139,7 @@ def process(
         width, height, taken_at, camera, preview_img = _decode(
             fileobj, content_type, layout, limits
         )
-        # The preview's encode holds the GIL; the thumbnail's resize beside it does not.
-        preview_job = _Beside(_encode, preview_img, PREVIEW_SIZE)
-        thumbnail = _encode(preview_img, THUMBNAIL_SIZE)
-        preview = preview_job.result()
+        preview, thumbnail = _encode_both(preview_img)
     return ProcessedImage(
         content_type=content_type,
         extension=KINDS[content_type][0],
@@ -320,11 +317,14 @@ def _resize(
     edge = half * img.width / width
     right_box = (edge, 0, img.width, img.height)
     right = _Beside(_part, img, (width - half, height), resample, right_box, op)
-    left = _part(img, (half, height), resample, (0, 0, edge, img.height), op)
+    try:
+        left = _part(img, (half, height), resample, (0, 0, edge, img.height), op)
+    finally:  # even on an error: the helper must be done with ``img`` before it is closed
+        right_part = right.result()
     swapped = op in _SWAPS_AXES
     whole = Image.new(img.mode, (height, width) if swapped else target)
     whole.paste(left, _place(op, 0, half, width))
-    whole.paste(right.result(), _place(op, half, width, width))
+    whole.paste(right_part, _place(op, half, width, width))
     return whole
 
 
@@ -436,6 +436,19 @@ def _flatten(img: Image.Image) -> Image.Image:
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
     return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def _encode_both(preview: Image.Image) -> tuple[Rendition, Rendition]:
+    """The preview and thumbnail renditions; for a large preview the thumbnail is made beside
+    the preview's encode, which holds the GIL while its resize does not."""
+    if preview.width * preview.height < _SPLIT_PIXELS:
+        return _encode(preview, PREVIEW_SIZE), _encode(preview, THUMBNAIL_SIZE)
+    encoding = _Beside(_encode, preview, PREVIEW_SIZE)
+    try:
+        thumbnail = _encode(preview, THUMBNAIL_SIZE)
+    finally:
+        encoded = encoding.result()
+    return encoded, thumbnail
 
 
 def _encode(img: Image.Image, size: int) -> Rendition:
