@@ -75,6 +75,7 @@ def app_in(folder: Path, **settings):
             **settings,
         }
     )
+    logging.getLogger("photogallery").setLevel(logging.WARNING)  # after create_app sets it
     backends = app.extensions["photogallery"]
     migrate.upgrade(backends.engine)
     with backends.engine.begin() as conn:
@@ -298,7 +299,6 @@ def main() -> None:
     parser.add_argument("--rss-child", metavar="PHOTO", help=argparse.SUPPRESS)
     add_record_option(parser)
     args = parser.parse_args()
-    logging.getLogger("photogallery").setLevel(logging.WARNING)
     if args.rss_child:
         rss_child(args.rss_child, args.runs, args.against)
         return
