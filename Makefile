@@ -50,7 +50,10 @@ deploy-check: $(VENV)/.dev-installed  ## validate the template and scripts befor
 	shellcheck userdata.txt $$(find Deploy -name '*.sh') $$(find Deploy/bin -type f 2>/dev/null)
 	$(BIN)/python -m pytest tests/deploy -q
 
+# Each bench script prints its figures against bench/figures.json and flags moves over 20 %;
+# BENCH_ARGS=--record writes the figures just measured as the new record.
 bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/bench_images.py $(BENCH_ARGS)
 	$(BIN)/python bench/bench_gallery.py
 
 # Bulk import (issue 13).

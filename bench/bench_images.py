@@ -1,68 +1,358 @@
-"""Preview + thumbnail time for a 12-megapixel JPEG, with and without JPEG draft mode.
+"""A 12 MP JPEG upload stage by stage, rendition quality, labels after the response, peak memory.
 
-    .venv/bin/python bench/bench_images.py [--runs 20]
+    .venv/bin/python bench/bench_images.py [--runs 15] [--against REV] [--record]
 
-The photo is scikit-image's cat upscaled to 4000x3000 with sensor-like grain, so it weighs what a
-phone photo does (several MB), not what a smooth upscale compresses to.
+- Stage table: 12-megapixel camera-like JPEGs (scikit-image's cat at 4000x3000 with grain,
+  ~3 MB, each unique) through the real upload service (services.uploads.add_photo: hash,
+  duplicate check, scan, decode, renditions, three stored objects, the row) on SQLite and a
+  local photo folder; medians of --runs, without and with an EXIF rotation. ``--against REV``
+  also runs images.py as it was at git revision REV, alternating run by run in this process
+  (A/B: on a busy machine only the ratio means much).
+- Quality: SSIM of the renditions against those uploads made before issue 14
+  (tests/fixtures/renditions.py) on eight scikit-image photos at 12 MP, min and median.
+- Labels: with LABELER=onnx on the inline queue, the time from add_photo's return (the
+  response) to the labels stored, and the labeler's own time, medians.
+- Memory: peak RSS (VmHWM) of a fresh process that serves --runs uploads through the API.
+
+Ends with the figures against bench/figures.json (record.py): moves over 20 % are flagged.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
 import io
+import logging
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT), str(ROOT / "bench")]
 
-import numpy as np  # noqa: E402
-from PIL import Image, JpegImagePlugin  # noqa: E402
+from record import Figure, add_record_option, report  # noqa: E402
 
-from photogallery import images  # noqa: E402
+from photogallery import create_app, image_scan, images  # noqa: E402
+from photogallery.data import migrate, users  # noqa: E402
+from photogallery.services import uploads  # noqa: E402
+from tests.fixtures import renditions  # noqa: E402
+
+SAMPLES = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "stereo_motorcycle",
+)
 
 
 def camera_like_jpeg(seed: int = 0, grain: float = 6.0) -> bytes:
     """A 12 MP JPEG with grain, about the size a phone writes."""
-    from skimage import data
-
-    base = np.asarray(Image.fromarray(data.chelsea()).resize((4000, 3000), Image.BICUBIC))
-    noise = np.random.default_rng(seed).normal(0, grain, base.shape)
-    pixels = np.clip(base + noise, 0, 255).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, "JPEG", quality=92)
-    return buf.getvalue()
+    return renditions.camera_jpeg("chelsea", grain=grain, seed=seed)
 
 
-def time_process(data: bytes, runs: int) -> list[float]:
-    images.process(io.BytesIO(data), max_pixels=150 * 10**6)  # warm up
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        images.process(io.BytesIO(data), max_pixels=150 * 10**6)
-        times.append((time.perf_counter() - t0) * 1000)
-    return times
+def unique(jpeg: bytes, n: int) -> bytes:
+    """The same picture with a comment segment, so its bytes (and sha256) differ."""
+    text = f"run {n}".encode()
+    return jpeg[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + jpeg[2:]
+
+
+def app_in(folder: Path, **settings):
+    app = create_app(
+        {
+            "FLASK_SECRET": "bench-secret-" + "x" * 32,
+            "DATABASE_URL": f"sqlite:///{folder / 'photos.db'}",
+            "PHOTOS_DIR": str(folder / "photos"),
+            "LABELER": "none",
+            "LABEL_QUEUE": "inline",
+            **settings,
+        }
+    )
+    logging.getLogger("photogallery").setLevel(logging.WARNING)  # after create_app sets it
+    backends = app.extensions["photogallery"]
+    migrate.upgrade(backends.engine)
+    with backends.engine.begin() as conn:
+        user = users.add_user(conn, provider="local", subject="bench", username="bench")
+    return app, backends, user.id
+
+
+def images_at(rev: str):
+    """photogallery.images as it was at git revision ``rev``, as a module of its own."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:FlaskApp/photogallery/images.py"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "images_before.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("photogallery._images_before", path)
+    module = importlib.util.module_from_spec(spec)
+    module.__package__ = "photogallery"
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Stages:
+    """Wall time spent in the upload's stages, by wrapping the functions that do them."""
+
+    WRAPPED = (
+        (image_scan, "scan", "parse"),
+        (uploads, "_digest", "hash"),
+        (uploads, "_find_duplicate", "db"),
+        (uploads, "_store_and_record", "store+db"),
+    )
+    IN_IMAGES = (("_load", "decode"), ("_shrink", "resize+rotate"), ("_decode", "_decode"))
+
+    def __init__(self, module) -> None:
+        self.module = module
+        self.spent: dict[str, float] = {}
+
+    def _wrap(self, owner, name: str, stage: str, stack: contextlib.ExitStack) -> None:
+        real = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return real(*args, **kwargs)
+            finally:
+                self.spent[stage] = self.spent.get(stage, 0) + time.perf_counter() - t0
+
+        stack.enter_context(_patched(owner, name, timed))
+
+    def run(self, backends, owner_id: int, jpeg: bytes, name: str) -> dict[str, float]:
+        self.spent = {}
+        with contextlib.ExitStack() as stack:
+            for owner, fn, stage in self.WRAPPED:
+                self._wrap(owner, fn, stage, stack)
+            for fn, stage in self.IN_IMAGES:
+                self._wrap(self.module, fn, stage, stack)
+            self._wrap(self.module, "process", "process", stack)
+            stack.enter_context(_patched(uploads, "images", self.module))
+            t0, cpu0, all0 = time.perf_counter(), time.thread_time(), time.process_time()
+            uploads.add_photo(backends, owner_id, io.BytesIO(jpeg), name)
+            total = time.perf_counter() - t0
+            # CPU of the request's thread: its wall time when the helper has a core of its own
+            # (a loaded machine stretches wall times, much less these).
+            thread_cpu, all_cpu = time.thread_time() - cpu0, time.process_time() - all0
+        s = {k: v * 1000 for k, v in self.spent.items()}
+        return {
+            "decode": s["decode"],
+            "resize+rotate": s["resize+rotate"],
+            "EXIF, open": s["_decode"] - s["decode"] - s["resize+rotate"],
+            "encodes": s["process"] - s["_decode"] - s["parse"],
+            "parse (scan)": s["parse"],
+            "hash": s["hash"],
+            "store+db": s["db"] + s["store+db"],
+            "total": total * 1000,
+            "thread CPU": thread_cpu * 1000,
+            "process CPU": all_cpu * 1000,
+        }
+
+
+@contextlib.contextmanager
+def _patched(owner, name: str, value):
+    real = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, real)
+
+
+def stage_table(runs: int, against: str | None) -> dict[str, dict[str, float]]:
+    variants = {"now": images}
+    if against:
+        variants = {f"at {against}": images_at(against), **variants}
+    base = camera_like_jpeg()
+    photos = {1: base, 6: renditions.with_orientation(base, 6)}
+    print(f"\n12 MP JPEG upload, {len(base) / 1e6:.1f} MB, through add_photo; median of {runs}")
+    times: dict[tuple[str, int], list[dict[str, float]]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        _app, backends, owner = app_in(Path(tmp))
+        n = 0
+        for run in range(runs + 1):  # the first warms up
+            for label, module in variants.items():
+                for orientation, jpeg in photos.items():
+                    n += 1
+                    stages = Stages(module).run(backends, owner, unique(jpeg, n), f"p{n}.jpg")
+                    if run:
+                        times.setdefault((label, orientation), []).append(stages)
+    medians = {
+        f"{label}, EXIF {o}": {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+        for (label, o), rows in times.items()
+    }
+    columns = list(medians)
+    print(f"  {'stage (ms)':<16}" + "".join(f"{c:>20}" for c in columns))
+    for stage in next(iter(medians.values())):
+        print(f"  {stage:<16}" + "".join(f"{medians[c][stage]:>20.1f}" for c in columns))
+    if against:
+        for o in photos:
+            now, before = medians[f"now, EXIF {o}"], medians[f"at {against}, EXIF {o}"]
+            ratios = ", ".join(
+                f"{k} {now[k] / before[k]:.2f}" for k in ("total", "thread CPU", "process CPU")
+            )
+            print(f"  now / at {against}, EXIF {o}: {ratios}")
+    return medians
+
+
+def quality(grain: float) -> tuple[list[float], list[float]]:
+    previews, thumbnails = [], []
+    for sample in SAMPLES:
+        for orientation in (1, 6):
+            jpeg = renditions.with_orientation(
+                renditions.camera_jpeg(sample, grain=grain), orientation
+            )
+            made = images.process(io.BytesIO(jpeg))
+            preview, thumbnail = renditions.today_renditions(jpeg)
+            previews.append(renditions.ssim(made.preview.data, preview))
+            thumbnails.append(renditions.ssim(made.thumbnail.data, thumbnail))
+    return previews, thumbnails
+
+
+def labels_after_response(runs: int) -> tuple[float, float]:
+    """Median ms from add_photo's return to the labels stored, and of detect_labels itself."""
+    with tempfile.TemporaryDirectory() as tmp:
+        _app, backends, owner = app_in(Path(tmp), LABELER="onnx")
+        stored_at: list[float] = []
+        labelling: list[float] = []
+        handler = backends.queue._handler
+        detect = backends.labeler.detect_labels
+
+        def timed_detect(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return detect(*args, **kwargs)
+            finally:
+                labelling.append((time.perf_counter() - t0) * 1000)
+
+        def timed_handler(photo_id):
+            handler(photo_id)
+            stored_at.append(time.perf_counter())
+
+        backends.queue.bind(timed_handler)
+        backends.labeler.detect_labels = timed_detect
+        after = []
+        base = renditions.camera_jpeg("coffee")
+        for n in range(runs + 1):
+            uploads.add_photo(backends, owner, io.BytesIO(unique(base, n)), f"c{n}.jpg")
+            responded = time.perf_counter()
+            assert backends.queue.drain(60)
+            if n:  # the first loads the model
+                after.append((stored_at[-1] - responded) * 1000)
+        with backends.engine.connect() as conn:
+            from photogallery.data import photos
+
+            done = photos.get_photo(conn, 1)
+        assert done.label_status == "done", done.label_status
+        return statistics.median(after), statistics.median(labelling[1:])
+
+
+def peak_rss_mb(runs: int, against: str | None) -> float:
+    """VmHWM of a fresh process that uploads ``runs`` 12 MP photos through the API."""
+    with tempfile.NamedTemporaryFile(suffix=".jpg") as photo:
+        # Made here: making it takes far more memory than serving it.
+        photo.write(camera_like_jpeg())
+        photo.flush()
+        args = [sys.executable, __file__, "--rss-child", photo.name, "--runs", str(runs)]
+        if against:
+            args += ["--against", against]
+        out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return float(out.split()[-1])
+
+
+def rss_child(photo: str, runs: int, against: str | None) -> None:
+    jpegs = [unique(Path(photo).read_bytes(), n) for n in range(runs)]
+    if against:
+        uploads.images = images_at(against)
+    with tempfile.TemporaryDirectory() as tmp:
+        app, backends, owner = app_in(Path(tmp))
+        from photogallery.services.auth.accounts import create_api_token
+
+        token = create_api_token(backends, owner)
+        client = app.test_client()
+        for n, jpeg in enumerate(jpegs):
+            answer = client.post(
+                "/api/photos",
+                data={"file": (io.BytesIO(jpeg), f"m{n}.jpg")},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert answer.status_code == 201, answer.get_json()
+    status = Path("/proc/self/status").read_text()
+    hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+    print(int(hwm.split()[1]) / 1024)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--against", metavar="REV", help="also time images.py at this revision")
+    parser.add_argument("--rss-child", metavar="PHOTO", help=argparse.SUPPRESS)
+    add_record_option(parser)
     args = parser.parse_args()
-    data = camera_like_jpeg()
-    print(f"12 MP JPEG, {len(data) / 1e6:.1f} MB; preview {images.PREVIEW_SIZE}px + thumbnail")
-    with_draft = time_process(data, args.runs)
-    original = JpegImagePlugin.JpegImageFile.draft
-    JpegImagePlugin.JpegImageFile.draft = lambda self, mode, size: None  # full-size decode
-    try:
-        without = time_process(data, args.runs)
-    finally:
-        JpegImagePlugin.JpegImageFile.draft = original
-    for name, times in (("draft mode", with_draft), ("full decode", without)):
-        print(f"  {name:<12} median {statistics.median(times):6.1f} ms   max {max(times):6.1f} ms")
-    ratio = statistics.median(without) / statistics.median(with_draft)
-    print(f"  draft mode is {ratio:.1f}x faster")
+    if args.rss_child:
+        rss_child(args.rss_child, args.runs, args.against)
+        return
+    stages = stage_table(args.runs, args.against)
+    now, rotated = stages["now, EXIF 1"], stages["now, EXIF 6"]
+
+    print("\nRenditions vs before issue 14 (SSIM, 8 scikit-image photos at 12 MP, EXIF 1 and 6)")
+    figures_quality = {}
+    for grain in (0.0, 6.0):
+        previews, thumbnails = quality(grain)
+        for kind, values in (("preview", previews), ("thumbnail", thumbnails)):
+            low, mid = min(values), statistics.median(values)
+            print(f"  grain {grain:g}: {kind:<9} min {low:.4f}  median {mid:.4f}")
+            figures_quality[f"{kind}, grain {grain:g}"] = low
+
+    after, labelling = labels_after_response(max(5, args.runs // 2))
+    print("\nOffline labeler (onnx), inline queue")
+    print(f"  labels stored after the response: median {after:.1f} ms (target <= 150)")
+    print(f"  detect_labels (read preview, decode, infer): median {labelling:.1f} ms")
+
+    rss = peak_rss_mb(min(args.runs, 10), None)
+    print(
+        f"\nPeak RSS of a process serving {min(args.runs, 10)} uploads (no labeler): {rss:.0f} MiB"
+    )
+    if args.against:
+        before = peak_rss_mb(min(args.runs, 10), args.against)
+        print(f"  with images.py at {args.against}: {before:.0f} MiB")
+
+    figures = [
+        Figure("upload.total", now["total"], "ms"),
+        Figure("upload.total_exif_rotated", rotated["total"], "ms"),
+        Figure("upload.request_thread_cpu", now["thread CPU"], "ms"),
+        Figure("upload.process_cpu", now["process CPU"], "ms"),
+        Figure("upload.decode", now["decode"], "ms"),
+        Figure("upload.resize", now["resize+rotate"], "ms"),
+        Figure("upload.encodes", now["encodes"], "ms"),
+        Figure("upload.hash_store_db", now["hash"] + now["store+db"], "ms"),
+        Figure(
+            "upload.ssim_preview_min",
+            min(v for k, v in figures_quality.items() if k.startswith("preview")),
+            "",
+            "higher",
+        ),
+        Figure(
+            "upload.ssim_thumbnail_min",
+            min(v for k, v in figures_quality.items() if k.startswith("thumbnail")),
+            "",
+            "higher",
+        ),
+        Figure("labels.after_response", after, "ms"),
+        Figure("labels.detect", labelling, "ms"),
+        Figure("upload.peak_rss", rss, "MiB"),
+    ]
+    report(figures, record=args.record)
 
 
 if __name__ == "__main__":
