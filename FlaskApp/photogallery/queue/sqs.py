@@ -6,13 +6,14 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from photogallery.aws import ProcessClient
+from photogallery.observability import tracing
 from photogallery.queue.base import QueueError
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class Message:
     receipt_handle: str
     receive_count: int
     message_id: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)  # MessageAttributes (trace context)
 
 
 def parse_body(body: str) -> int | None:
@@ -76,7 +78,10 @@ class SqsQueue:
             raise TypeError(f"photo_id must be an int, not {type(photo_id).__name__}")
         with self._errors("enqueue photo"):
             self._sqs().send_message(
-                QueueUrl=self.queue_url, MessageBody=json.dumps({"photo_id": photo_id})
+                QueueUrl=self.queue_url,
+                MessageBody=json.dumps({"photo_id": photo_id}),
+                # The upload's trace context ({} with tracing off), for the worker to continue.
+                MessageAttributes=tracing.message_attributes(),
             )
         log.debug("queued label job for photo %d", photo_id)
 
@@ -96,6 +101,7 @@ class SqsQueue:
             "MaxNumberOfMessages": max(1, min(max_messages, _MAX_BATCH)),
             "WaitTimeSeconds": wait,
             "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+            "MessageAttributeNames": ["All"],
         }
         if visibility_timeout is not None:
             params["VisibilityTimeout"] = visibility_timeout
@@ -132,6 +138,7 @@ class SqsQueue:
             receipt_handle=raw["ReceiptHandle"],
             receive_count=int(count),
             message_id=raw.get("MessageId", ""),
+            attributes=raw.get("MessageAttributes", {}),
         )
 
     def _sqs(self) -> Any:
