@@ -182,6 +182,26 @@ def test_signed_media_urls_and_sign_in_codes_never_reach_a_span(traced, receiver
     assert "GET /media" in text
 
 
+def test_a_worker_forked_after_start_up_exports_its_spans_by_itself(traced, receiver, monkeypatch):
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")  # ms between the export thread's runs
+    client = traced().test_client()
+    client.get("/login")  # the export thread is running in the parent
+
+    child = os.fork()
+    if child == 0:  # a uWSGI worker forked from a master that loaded the app (no lazy-apps)
+        status = 1
+        try:
+            client.get("/signup")
+            time.sleep(1)  # no flush: the child's own export thread must send it
+            status = 0
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(child, 0)
+
+    assert status == 0
+    assert "GET /signup" in [s.name for s in receiver.spans]
+
+
 def test_tracing_none_imports_no_opentelemetry_and_patches_nothing(tmp_path):
     code = f"""
 import sys

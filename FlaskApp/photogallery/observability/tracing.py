@@ -8,7 +8,6 @@ module and every helper is a no-op, so ``TRACING=none`` costs nothing; the SDK s
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +31,11 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 def start(settings: Settings) -> Tracing:
     """The process's tracing, started on first use (one exporter and one set of patches per
-    process, however many apps it builds). The SDK's batch span processor restarts its export
-    thread in a forked child by itself; uWSGI builds the app in each worker anyway (lazy-apps)."""
+    process, however many apps it builds). Safe across fork: the SDK's batch span processor
+    starts its export thread again in a forked child (and uWSGI builds the app in each worker
+    anyway: lazy-apps in Deploy/uwsgi.ini)."""
     global _active  # one per process is the point
-    if _active is None or _active.pid != os.getpid():
+    if _active is None:
         from .tracing_setup import Tracing
 
         _active = Tracing(settings)

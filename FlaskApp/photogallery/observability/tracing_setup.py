@@ -46,7 +46,6 @@ class Tracing:
     """One process's tracer provider and instrumentation."""
 
     def __init__(self, settings: Settings) -> None:
-        self.pid = os.getpid()
         resource = Resource.create({"service.name": settings.otel_service_name or "photogallery"})
         self.provider = TracerProvider(id_generator=XRayIdGenerator(), resource=resource)
         exporter = OTLPSpanExporter(endpoint=traces_url(settings.otel_endpoint))

@@ -76,13 +76,14 @@ class SqsQueue:
         """Queue one "label photo N" job."""
         if isinstance(photo_id, bool) or not isinstance(photo_id, int):
             raise TypeError(f"photo_id must be an int, not {type(photo_id).__name__}")
+        params: dict[str, Any] = {
+            "QueueUrl": self.queue_url,
+            "MessageBody": json.dumps({"photo_id": photo_id}),
+        }
+        if trace := tracing.message_attributes():  # the upload's trace, for the worker to join
+            params["MessageAttributes"] = trace
         with self._errors("enqueue photo"):
-            self._sqs().send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=json.dumps({"photo_id": photo_id}),
-                # The upload's trace context ({} with tracing off), for the worker to continue.
-                MessageAttributes=tracing.message_attributes(),
-            )
+            self._sqs().send_message(**params)
         log.debug("queued label job for photo %d", photo_id)
 
     def receive(
