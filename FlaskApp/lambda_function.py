@@ -34,7 +34,7 @@ def handler(event: dict, context: object) -> dict:
         for record in event.get("Records", []):
             photo_id = parse_body(record.get("body", ""))
             with tracing.job_span(
-                "label photo", record.get("messageAttributes"), **{"photo.id": photo_id}
+                "label photo", record.get("messageAttributes"), {"photo.id": photo_id}
             ):
                 finished = label_worker.handle(backends, photo_id)
             if not finished:

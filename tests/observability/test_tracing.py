@@ -165,6 +165,25 @@ def test_an_incoming_xray_header_continues_that_trace(traced, receiver, header, 
     assert span.parent_id == parent
 
 
+def test_the_lambda_handler_continues_the_trace_its_record_carries(traced, receiver, monkeypatch):
+    import lambda_function
+
+    monkeypatch.setattr(lambda_function, "_app", traced())
+    root, parent = f"{int(time.time()):08x}-{'cd' * 12}", "53995c3f42cd8ad8"
+    header = f"Root=1-{root};Parent={parent};Sampled=1"
+    record = {
+        "messageId": "m1",
+        "body": json.dumps({"photo_id": 404}),  # gone: the job is finished all the same
+        "messageAttributes": {"X-Amzn-Trace-Id": {"stringValue": header, "dataType": "String"}},
+    }
+
+    assert lambda_function.handler({"Records": [record]}, None) == {"batchItemFailures": []}
+
+    (job,) = [s for s in receiver.spans if s.name == "label photo"]  # exported before returning
+    assert (job.trace_id, job.parent_id) == (root.replace("-", ""), parent)
+    assert job.attributes["photo.id"] == 404
+
+
 def test_signed_media_urls_and_sign_in_codes_never_reach_a_span(traced, receiver):
     app = traced()
     client = app.test_client()

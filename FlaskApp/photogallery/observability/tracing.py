@@ -72,11 +72,13 @@ def context_from(attributes: Mapping[str, Any] | None) -> Any:
     return _active.context_from(attributes)
 
 
-def job_span(name: str, attributes: Mapping[str, Any] | None = None, **tags: Any):
+def job_span(
+    name: str, message_attributes: Mapping[str, Any] | None, tags: Mapping[str, Any] | None = None
+):
     """A span around one queued job, a child of the trace that queued it (a no-op when off)."""
     if _active is None:
         return contextlib.nullcontext()
-    return _active.job_span(name, context_from(attributes), tags)
+    return _active.job_span(name, context_from(message_attributes), tags or {})
 
 
 def current_trace_id() -> str | None:

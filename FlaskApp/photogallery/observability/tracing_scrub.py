@@ -17,8 +17,9 @@ SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 # A query string after a URL or a path: signed /media URLs (e=, s=), S3 presigned URLs
-# (X-Amz-Signature, X-Amz-Credential), the Cognito callback's code and state.
-QUERY = re.compile(r"((?:[a-z][a-z0-9+.-]*://[^\s?#\"'<>]*|/[^\s?#\"'<>]*)?)\?[^\s#\"'<>]*", re.I)
+# (X-Amz-Signature, X-Amz-Credential), the Cognito callback's code and state. A SQL statement's
+# placeholders (``= ?``) follow no path and stay.
+QUERY = re.compile(r"((?:[a-z][a-z0-9+.-]*://|/)[^\s?#\"'<>]*)\?[^\s#\"'<>]*", re.I)
 # Keys that are nothing but a query string.
 QUERY_KEYS = frozenset({"url.query", "http.query", "http.request.query"})
 # Values that look like credentials wherever they appear (a bearer token in an error message).

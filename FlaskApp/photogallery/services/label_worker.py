@@ -43,7 +43,7 @@ def process(backends: Backends, queue, messages: Iterable[Message]) -> int:
     """Handle received messages; delete the finished, delay the failed. Returns handled count."""
     done = 0
     for message in messages:
-        with tracing.job_span("label photo", message.attributes, **{"photo.id": message.photo_id}):
+        with tracing.job_span("label photo", message.attributes, {"photo.id": message.photo_id}):
             finished = handle(backends, message.photo_id)
         if finished:
             queue.delete(message.receipt_handle)
