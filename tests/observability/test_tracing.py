@@ -165,6 +165,14 @@ def test_an_incoming_xray_header_continues_that_trace(traced, receiver, header, 
     assert span.parent_id == parent
 
 
+def test_load_balancer_health_checks_make_no_spans(traced, receiver):
+    client = traced().test_client()
+
+    client.get("/health"), client.get("/ready"), client.get("/login")
+
+    assert [s.name for s in received(receiver) if s.kind == SERVER] == ["GET /login"]
+
+
 def test_the_lambda_handler_continues_the_trace_its_record_carries(traced, receiver, monkeypatch):
     import lambda_function
 
