@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from photogallery import create_app
+from photogallery.observability import tracing
 from photogallery.queue.sqs import parse_body
 from photogallery.services import label_worker
 
@@ -32,8 +33,13 @@ def handler(event: dict, context: object) -> dict:
     with app.app_context():
         for record in event.get("Records", []):
             photo_id = parse_body(record.get("body", ""))
-            if not label_worker.handle(backends, photo_id):
+            with tracing.job_span(
+                "label photo", record.get("messageAttributes"), {"photo.id": photo_id}
+            ):
+                finished = label_worker.handle(backends, photo_id)
+            if not finished:
                 failures.append({"itemIdentifier": record.get("messageId", "")})
+    tracing.flush()  # the container is frozen between invocations: export now
     if failures:
         log.warning("%d of %d label jobs will be retried", len(failures), len(event["Records"]))
     return {"batchItemFailures": failures}

@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, context
+from .observability import tracing
 from .services.auth import sessions
 from .settings import ConfigError, Settings, load_settings
 from .web import (
@@ -42,6 +43,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     configure(app, settings)
     configure_logging(settings)
     context.init_app(app, settings)
+    tracing.init_app(app, settings)  # after the engine exists; a no-op unless TRACING=otlp
     hosts.register(app, settings)  # first: a forged Host is refused before anything else runs
     ids.register(app)
     register_extensions(app)

@@ -87,6 +87,10 @@ class Settings:
     log_level: str = "INFO"
     drain_file: str | None = None
     testing: bool = False
+    # Tracing (X-Ray through OpenTelemetry): observability/tracing.py.
+    tracing: str = "none"
+    otel_endpoint: str = "http://127.0.0.1:4318"
+    otel_service_name: str = ""
 
 
 def load_settings(
@@ -190,7 +194,13 @@ class _Reader:
 def _build(r: _Reader, instance_path: str) -> Settings:
     database_url, embedded_db = _database_url(r, instance_path)
     auth = _auth_modes(r)
-    fields = {**_storage(r, instance_path), **_labels(r), **_serving(r), **_sign_in(r)}
+    fields = {
+        **_storage(r, instance_path),
+        **_labels(r),
+        **_serving(r),
+        **_sign_in(r),
+        **_tracing(r),
+    }
     fields.update(_events(r, fields["label_queue"]))
     region = _aws_region(r, fields, auth)
     return Settings(
@@ -291,6 +301,23 @@ def _sign_in(r: _Reader) -> dict[str, object]:
             "SIGN_IN_MAX_FAILURES_PER_ACCOUNT", 100, 1, 1_000_000
         ),
         "sign_in_lock_minutes": r.int("SIGN_IN_LOCK_MINUTES", 15, 1, 24 * 60),
+    }
+
+
+# Tracing (X-Ray through OpenTelemetry): observability/tracing.py. Read here too, not only by
+# the SDK from the environment, so app.ini (what user-data writes on EC2) can set them.
+def _tracing(r: _Reader) -> dict[str, object]:
+    tracing = r.choice("TRACING", ("none", "otlp"), "none")
+    endpoint = r.str("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318").strip()
+    if tracing == "otlp" and not endpoint.startswith(("http://", "https://")):
+        r.problems.append(
+            "OTEL_EXPORTER_OTLP_ENDPOINT: must be the collector's http:// or https:// address "
+            f"(OTLP over HTTP, e.g. http://127.0.0.1:4318); got {endpoint!r}"
+        )
+    return {
+        "tracing": tracing,
+        "otel_endpoint": endpoint,
+        "otel_service_name": r.str("OTEL_SERVICE_NAME").strip(),
     }
 
 

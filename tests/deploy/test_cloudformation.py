@@ -29,6 +29,7 @@ SETTINGS = {
     "LABEL_QUEUE", "SQS_QUEUE_URL", "AUTH", "COGNITO_POOL_ID", "COGNITO_CLIENT_ID",
     "COGNITO_DOMAIN", "BASE_URL", "PROXY_COUNT", "DATABASE_HOST", "DATABASE_PORT",
     "DATABASE_DB_NAME", "CLOUDWATCH_LOG_GROUP", "EVENTS_TOPIC_ARN", "LABEL_JOBS_FROM_EVENTS",
+    "TRACING", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME",  # Tracing=otlp (the default)
 }  # fmt: skip
 OUTPUTS = {
     "SiteUrl", "BucketName", "QueueUrl", "DeadLetterQueueUrl", "UserPoolId", "UserPoolClientId",
@@ -129,14 +130,18 @@ def iam_statements(policy_document):
 
 
 def assert_least_privilege(statement):
-    """No Resource "*" except for rekognition:DetectLabels, which has no resource-level ARNs."""
+    """No Resource "*" except for the actions that have no resource-level ARNs:
+    rekognition:DetectLabels, and X-Ray's trace uploads (the CloudWatch agent's)."""
     resources = (
         statement["Resource"]
         if isinstance(statement["Resource"], list)
         else [statement["Resource"]]
     )
     if "*" in resources:
-        assert statement["Action"] == "rekognition:DetectLabels", statement
+        assert statement["Action"] in (
+            "rekognition:DetectLabels",
+            ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        ), statement
         assert "NoResourceLevelPermissions" in statement["Sid"]
     assert "*" not in json.dumps(statement["Action"]), statement
 

@@ -177,6 +177,7 @@ def test_receive_long_polls_and_asks_for_receive_count() -> None:
         "MaxNumberOfMessages": 10,
         "WaitTimeSeconds": 20,
         "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+        "MessageAttributeNames": ["All"],  # a trace context travels there (TRACING=otlp)
         "VisibilityTimeout": 60,
     }
     raw: dict[str, Any] = {"MessageId": "m1", "ReceiptHandle": "r1", "Body": '{"photo_id": 9}'}

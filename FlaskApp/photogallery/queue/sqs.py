@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.config import Config
@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from photogallery.aws import ProcessClient
 from photogallery.events import base as events
+from photogallery.observability import tracing
 from photogallery.queue.base import QueueError
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Message:
     receipt_handle: str
     receive_count: int
     message_id: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)  # MessageAttributes (trace context)
 
 
 def parse_body(body: str) -> int | None:
@@ -99,10 +101,14 @@ class SqsQueue:
         """Queue one "label photo N" job."""
         if isinstance(photo_id, bool) or not isinstance(photo_id, int):
             raise TypeError(f"photo_id must be an int, not {type(photo_id).__name__}")
+        params: dict[str, Any] = {
+            "QueueUrl": self.queue_url,
+            "MessageBody": json.dumps({"photo_id": photo_id}),
+        }
+        if trace := tracing.message_attributes():  # the upload's trace, for the worker to join
+            params["MessageAttributes"] = trace
         with self._errors("enqueue photo"):
-            self._sqs().send_message(
-                QueueUrl=self.queue_url, MessageBody=json.dumps({"photo_id": photo_id})
-            )
+            self._sqs().send_message(**params)
         log.debug("queued label job for photo %d", photo_id)
 
     def receive(
@@ -121,6 +127,7 @@ class SqsQueue:
             "MaxNumberOfMessages": max(1, min(max_messages, _MAX_BATCH)),
             "WaitTimeSeconds": wait,
             "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+            "MessageAttributeNames": ["All"],
         }
         if visibility_timeout is not None:
             params["VisibilityTimeout"] = visibility_timeout
@@ -157,6 +164,7 @@ class SqsQueue:
             receipt_handle=raw["ReceiptHandle"],
             receive_count=int(count),
             message_id=raw.get("MessageId", ""),
+            attributes=raw.get("MessageAttributes", {}),
         )
 
     def _sqs(self) -> Any:

@@ -15,6 +15,7 @@ from ..backends import Backends
 from ..data import photos as photo_data
 from ..data.db import utcnow
 from ..labelers.base import LabelerError
+from ..observability import tracing
 from ..queue.base import QueueError
 from ..queue.sqs import NOT_A_JOB, Message
 from ..storage.base import StorageError
@@ -44,7 +45,9 @@ def process(backends: Backends, queue, messages: Iterable[Message]) -> int:
     """Handle received messages; delete the finished, delay the failed. Returns handled count."""
     done = 0
     for message in messages:
-        if handle(backends, message.photo_id):
+        with tracing.job_span("label photo", message.attributes, {"photo.id": message.photo_id}):
+            finished = handle(backends, message.photo_id)
+        if finished:
             queue.delete(message.receipt_handle)
             done += 1
         elif message.photo_id is not None:
@@ -71,10 +74,12 @@ def run(backends: Backends, queue, stop: threading.Event, *, wait_seconds: int =
     next_sweep = 0.0
     while not stop.is_set():
         try:
-            if time.monotonic() >= next_sweep:
-                sweep(backends)
-                next_sweep = time.monotonic() + SWEEP_EVERY
-            process(backends, queue, queue.receive(wait_seconds=wait_seconds))
+            with tracing.suppressed():  # housekeeping and empty long polls are no traces
+                if time.monotonic() >= next_sweep:
+                    sweep(backends)
+                    next_sweep = time.monotonic() + SWEEP_EVERY
+                messages = queue.receive(wait_seconds=wait_seconds)
+            process(backends, queue, messages)
         except QueueError as exc:
             log.warning("queue unavailable, waiting: %s", exc)
             stop.wait(5)
