@@ -29,7 +29,8 @@ pytest_plugins = [
     "tests.fixtures.oidc",
     "tests.fixtures.cognito",
     "tests.fixtures.browser",
-    "tests.fixtures.log_secrets",  # fails the run when a web test's logs hold a secret
+    "tests.fixtures.log_secrets",  # fails the run when a web test's logs hold a secret, or
+    # a request of theirs has not exactly one JSON access line
 ]
 
 MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", "mysql+mysqlconnector://root@127.0.0.1:3306/")

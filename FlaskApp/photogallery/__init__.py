@@ -12,9 +12,12 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, context
+from .observability import logs
+from .observability import metrics as recorded_metrics
 from .services.auth import sessions
 from .settings import ConfigError, Settings, load_settings
 from .web import (
+    access_log,
     api,
     auth,
     cognito,
@@ -26,6 +29,7 @@ from .web import (
     hosts,
     ids,
     media,
+    metrics,
     sessions_api,
     upload,
 )
@@ -41,6 +45,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     settings = load_settings(os.environ, test_config, app.instance_path)
     configure(app, settings)
     configure_logging(settings)
+    recorded_metrics.configure_sinks(settings.metrics, settings.metrics_namespace)
+    access_log.register(app)  # first of the request hooks: times and logs every request
     context.init_app(app, settings)
     hosts.register(app, settings)  # first: a forged Host is refused before anything else runs
     ids.register(app)
@@ -83,9 +89,7 @@ def configure(app: Flask, settings: Settings) -> None:
 
 
 def configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)  # JSON or text; request ids on every record
     logging.getLogger("photogallery").setLevel(settings.log_level)
     werkzeug_log = logging.getLogger("werkzeug")
     if not sys.stderr.isatty() and not any(isinstance(f, PlainText) for f in werkzeug_log.filters):
@@ -136,6 +140,7 @@ def register_blueprints(app: Flask) -> None:
         sessions_api.bp,
         health.bp,
         media.bp,
+        metrics.bp,
     )
     for blueprint in (*blueprints, icons_bp):
         app.register_blueprint(blueprint)

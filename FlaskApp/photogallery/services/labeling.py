@@ -9,6 +9,7 @@ from ..backends import Backends
 from ..data import photos as photo_data
 from ..data.models import PhotoLabel
 from ..labelers.base import LabelerError
+from ..observability import metrics
 from ..storage.base import ObjectNotFound, StorageError
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,11 @@ def label_photo(backends: Backends, photo_id: int, *, force: bool = False) -> st
         return "done"
     try:
         image = _read(backends, photo.preview_key) if labeler.needs_bytes else None
+        asked = time.perf_counter()
         result = labeler.detect_labels(image, key=photo.preview_key)
+        metrics.labeling_done(time.perf_counter() - asked)
     except (LabelerError, StorageError) as exc:
+        metrics.label_failed(exc)
         retryable = getattr(exc, "retryable", True) and not isinstance(exc, ObjectNotFound)
         attempts = photo.label_attempts + 1
         final = not retryable or attempts >= MAX_ATTEMPTS

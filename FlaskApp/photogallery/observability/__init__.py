@@ -1,0 +1,1 @@
+"""Tracing, logs and metrics: how operators see the app run."""
