@@ -11,7 +11,9 @@ import pytest
 
 from photogallery.observability import metrics
 from photogallery.observability.emf import EmfSink
+from photogallery.queue.inline import InlineQueue
 from tests.conftest import photo_bytes
+from tests.observability.recording import recorded_figures
 
 UNITS = [
     "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
@@ -156,3 +158,14 @@ def test_an_upload_through_the_app_writes_its_figures_as_one_emf_line_on_stdout(
     assert len(uploads) == 1
     assert uploads[0]["UploadBytes"] == len(photo)
     assert uploads[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Photos/Test"
+
+
+def test_the_inline_queue_records_how_long_a_job_waited():
+    queue = InlineQueue(lambda photo_id: None)
+    with recorded_figures() as figures:
+        queue.enqueue(1)
+        queue.enqueue(2)
+        assert queue.drain(timeout=10)
+
+    lags = [lag for (lag,) in figures.of("queue_lag")]
+    assert len(lags) == 2 and all(0 <= lag < 5 for lag in lags)
