@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import sys
 import time
-
-try:  # opentelemetry-api is small and pinned; without it, ids come from the header or are new
-    from opentelemetry import trace
-except ImportError:  # pragma: no cover
-    trace = None
 
 ROOT = re.compile(r"(?:^|;)\s*Root=(1-[0-9a-f]{8}-[0-9a-f]{24})\s*(?:;|$)")
 MAX_HEADER = 512  # a longer header is not the ALB's: not parsed
@@ -23,6 +19,9 @@ def request_id(amzn_trace_id: str | None) -> str:
 
 
 def from_current_span() -> str | None:
+    """The current span's trace id. Only tracing (TRACING=otlp) makes spans, and it imports
+    OpenTelemetry first: without it, no import here (it costs ~90 ms) and no span to find."""
+    trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
         return None
     context = trace.get_current_span().get_span_context()

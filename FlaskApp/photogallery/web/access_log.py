@@ -40,7 +40,9 @@ def _finish(response: Response) -> Response:
     response.headers["X-Request-Id"] = rid
     seconds = time.perf_counter() - g.get("request_started", time.perf_counter())
     rule = request.url_rule.rule if request.url_rule else request.path
-    size = response.calculate_content_length()
+    size = response.content_length
+    if size is None and response.is_sequence:  # never consume a streamed body to count it
+        size = response.calculate_content_length()
     fields = {
         "method": request.method,
         "route": rule[:MAX_ROUTE],
