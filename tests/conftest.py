@@ -29,7 +29,8 @@ pytest_plugins = [
     "tests.fixtures.oidc",
     "tests.fixtures.cognito",
     "tests.fixtures.browser",
-    "tests.fixtures.log_secrets",  # fails the run when a web test's logs hold a secret
+    "tests.fixtures.log_secrets",  # fails the run when a web test's logs hold a secret, or
+    # a request of theirs has not exactly one JSON access line
     "tests.fixtures.photo_tree",  # the library the bulk-import tests bring in
 ]
 

@@ -13,7 +13,8 @@ from werkzeug.serving import make_server
 
 
 @pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
-def test_the_dev_server_logs_request_paths_without_query_strings(app, caplog):
+def test_the_dev_server_logs_request_paths_without_query_strings(make_app, caplog):
+    app = make_app(LOG_FORMAT="text")  # JSON logs drop these lines for the app's access line
     server = make_server("127.0.0.1", 0, app)  # what `flask run` (`make run`) serves with
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -36,3 +37,21 @@ def test_the_dev_server_logs_request_paths_without_query_strings(app, caplog):
     assert any('"GET /callback HTTP/1.1" 404' in line for line in lines), lines
     for secret in (signature, "SECRETCODE", "SECRETSTATE", "SECRETRAW"):
         assert not [line for line in lines if secret in line]
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_with_json_logs_the_apps_access_line_replaces_the_dev_servers(make_app, caplog):
+    app = make_app(LOG_FORMAT="json")
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with caplog.at_level(logging.INFO):
+            requests.get(f"http://127.0.0.1:{server.server_port}/health?x=SECRET", timeout=10)
+    finally:
+        server.shutdown()
+        thread.join()
+
+    assert [r.getMessage() for r in caplog.records if r.name == "werkzeug"] == []
+    [access] = [r for r in caplog.records if r.name == "photogallery.access"]
+    assert access.access["route"] == "/health" and "SECRET" not in access.getMessage()

@@ -12,10 +12,12 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, context
-from .observability import tracing
+from .observability import logs, tracing
+from .observability import metrics as recorded_metrics
 from .services.auth import sessions
 from .settings import ConfigError, Settings, load_settings
 from .web import (
+    access_log,
     api,
     auth,
     cognito,
@@ -27,6 +29,7 @@ from .web import (
     hosts,
     ids,
     media,
+    metrics,
     sessions_api,
     upload,
 )
@@ -42,6 +45,8 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     settings = load_settings(os.environ, test_config, app.instance_path)
     configure(app, settings)
     configure_logging(settings)
+    recorded_metrics.configure_sinks(settings.metrics, settings.metrics_namespace)
+    access_log.register(app)  # first of the request hooks: times and logs every request
     context.init_app(app, settings)
     tracing.init_app(app, settings)  # after the engine exists; a no-op unless TRACING=otlp
     hosts.register(app, settings)  # first: a forged Host is refused before anything else runs
@@ -85,9 +90,7 @@ def configure(app: Flask, settings: Settings) -> None:
 
 
 def configure_logging(settings: Settings) -> None:
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(settings.log_format)  # JSON or text; request ids on every record
     logging.getLogger("photogallery").setLevel(settings.log_level)
     werkzeug_log = logging.getLogger("werkzeug")
     if not sys.stderr.isatty() and not any(isinstance(f, PlainText) for f in werkzeug_log.filters):
@@ -138,6 +141,7 @@ def register_blueprints(app: Flask) -> None:
         sessions_api.bp,
         health.bp,
         media.bp,
+        metrics.bp,
     )
     for blueprint in (*blueprints, icons_bp):
         app.register_blueprint(blueprint)

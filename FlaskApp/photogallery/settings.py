@@ -7,9 +7,11 @@ Every value is taken literally (no ``%`` interpolation), so passwords with ``%o`
 from __future__ import annotations
 
 import configparser
+import ipaddress
 import os
 import re
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +88,12 @@ class Settings:
     page_size: int = 48
     log_level: str = "INFO"
     drain_file: str | None = None
+    # Logs and metrics (issue 13): see _observability.
+    log_format: str = "text"
+    metrics: frozenset[str] = frozenset({"prometheus"})
+    metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    metrics_token: str = ""
+    metrics_namespace: str = "PhotoGallery"
     testing: bool = False
     # Tracing (X-Ray through OpenTelemetry): observability/tracing.py.
     tracing: str = "none"
@@ -200,6 +208,7 @@ def _build(r: _Reader, instance_path: str) -> Settings:
         **_serving(r),
         **_sign_in(r),
         **_tracing(r),
+        **_observability(r),
     }
     fields.update(_events(r, fields["label_queue"]))
     region = _aws_region(r, fields, auth)
@@ -319,6 +328,51 @@ def _tracing(r: _Reader) -> dict[str, object]:
         "otel_endpoint": endpoint,
         "otel_service_name": r.str("OTEL_SERVICE_NAME").strip(),
     }
+
+
+# --- Logs and metrics (issue 13) ---
+METRICS_SINKS = ("emf", "prometheus")
+
+
+def _observability(r: _Reader) -> dict[str, object]:
+    """LOG_FORMAT, METRICS and who may read /metrics (photogallery/observability/)."""
+    log_format = r.choice("LOG_FORMAT", ("auto", "json", "text"), "auto")
+    if log_format == "auto":  # people read a terminal; log shippers read JSON
+        log_format = "text" if sys.stderr.isatty() else "json"
+    token = r.str("METRICS_TOKEN").strip()
+    if token and len(token) < 16:
+        r.problems.append("METRICS_TOKEN: too short (under 16 characters); use 32 random ones")
+    return {
+        "log_format": log_format,
+        "metrics": _metrics_sinks(r),
+        "metrics_allow": _networks(r, "METRICS_ALLOW", "127.0.0.0/8,::1"),
+        "metrics_token": token,
+        "metrics_namespace": r.str("METRICS_NAMESPACE", "PhotoGallery").strip(),
+    }
+
+
+def _metrics_sinks(r: _Reader) -> frozenset[str]:
+    names = {n.strip().lower() for n in r.str("METRICS", "prometheus").split(",") if n.strip()}
+    if names == {"none"}:
+        return frozenset()
+    if not names or names - set(METRICS_SINKS):
+        r.problems.append(f"METRICS: must be none, emf, prometheus or emf,prometheus; got {names}")
+        return frozenset()
+    return frozenset(names)
+
+
+def _networks(r: _Reader, name: str, default: str) -> tuple:
+    """Comma-separated addresses or CIDR networks (``10.0.0.0/8,::1``), or none."""
+    text = r.str(name, default).strip()
+    if text.lower() == "none":  # the token alone opens it
+        return ()
+    networks = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            r.problems.append(f"{name}: {part!r} is not an address or network like 10.0.0.0/8")
+    return tuple(networks)
 
 
 def _aws_region(r: _Reader, fields: dict[str, object], auth: frozenset[str]) -> str | None:

@@ -208,6 +208,7 @@ def deploy_world(s3_server, sqs_server, mysql_admin, tmp_path_factory) -> Iterat
         "DATABASE_PORT": str(db.port or 3306), "DATABASE_DB_NAME": database, "LABELER": "none",
         "AUTH": "local", "MAX_UPLOAD_MB": "20",
         "PROXY_COUNT": "2",  # HAProxy (the ALB) + nginx
+        "METRICS": "emf,prometheus",
     })  # fmt: skip
     sm = sqs_server.client_for("secretsmanager")
     admin = {"username": admin_user, "password": NASTY_PASSWORD}

@@ -30,6 +30,7 @@ SETTINGS = {
     "COGNITO_DOMAIN", "BASE_URL", "PROXY_COUNT", "DATABASE_HOST", "DATABASE_PORT",
     "DATABASE_DB_NAME", "CLOUDWATCH_LOG_GROUP", "EVENTS_TOPIC_ARN", "LABEL_JOBS_FROM_EVENTS",
     "TRACING", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME",  # Tracing=otlp (the default)
+    "METRICS", "METRICS_NAMESPACE",
 }  # fmt: skip
 OUTPUTS = {
     "SiteUrl", "BucketName", "QueueUrl", "DeadLetterQueueUrl", "UserPoolId", "UserPoolClientId",

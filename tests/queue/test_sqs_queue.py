@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 from photogallery.queue.base import QueueError
 from photogallery.queue.sqs import SqsQueue, parse_body
 from tests.fixtures.servers import SqsServer, closed_port, use_test_credentials
+from tests.observability.recording import recorded_figures
 
 
 @pytest.fixture
@@ -42,6 +43,17 @@ def test_enqueue_receive_delete_round_trip(queue: SqsQueue) -> None:
 
     time.sleep(1.2)  # past the visibility timeout: a deleted message must not come back
     assert queue.receive(wait_seconds=0) == []
+
+
+def test_a_received_job_records_its_age_from_sqs_sent_timestamp(queue: SqsQueue) -> None:
+    queue.enqueue(5)
+    time.sleep(1.1)
+
+    with recorded_figures() as figures:
+        assert len(queue.receive(wait_seconds=2)) == 1
+
+    [(lag,)] = figures.of("queue_lag")
+    assert 1.0 <= lag < 10  # SentTimestamp is SQS's clock (moto's here), in milliseconds
 
 
 def test_receive_batches_several_messages(queue: SqsQueue) -> None:
@@ -176,7 +188,7 @@ def test_receive_long_polls_and_asks_for_receive_count() -> None:
         "QueueUrl": "https://sqs.example/1/q",
         "MaxNumberOfMessages": 10,
         "WaitTimeSeconds": 20,
-        "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+        "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
         "MessageAttributeNames": ["All"],  # a trace context travels there (TRACING=otlp)
         "VisibilityTimeout": 60,
     }

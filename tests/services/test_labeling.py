@@ -13,6 +13,7 @@ from photogallery.labelers.rekognition import RekognitionLabeler
 from photogallery.services import labeling
 from tests.conftest import Auth
 from tests.labelers.test_rekognition_labeler import RESPONSE
+from tests.observability.recording import recorded_figures
 
 PASSWORD = "correct horse battery"
 
@@ -114,6 +115,22 @@ def test_throttling_is_retried_then_labels_are_recorded(rekognition):
     assert labeling.label_photo_with_retries(backends, photo["id"], backoff=(0,)) == "done"
     detail = api.get(f"/api/photos/{photo['id']}").get_json()
     assert detail["label_status"] == "done" and "Cat" in labels_of(api, photo["id"])
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_labeling_records_failed_attempts_by_kind_and_the_latency_of_answers(rekognition):
+    app, _client, stub = rekognition
+    app.extensions["photogallery"].queue = _NoQueue()
+    photo = upload(api_client(app), sample_jpeg("chelsea"))
+    stub.add_client_error("detect_labels", service_error_code="ThrottlingException")
+    stub.add_response("detect_labels", RESPONSE)
+
+    with recorded_figures() as figures:
+        labeling.label_photo_with_retries(app.extensions["photogallery"], photo["id"], backoff=(0,))
+
+    assert figures.of("label_failure") == [("LabelerError",)]
+    [(seconds,)] = figures.of("labeling")
+    assert 0 <= seconds < 10
 
 
 def test_an_image_rekognition_rejects_ends_failed_with_the_reason(rekognition):

@@ -10,6 +10,7 @@ PUBLIC = {
     "auth.login", "auth.signup", "auth.logout",
     "api.openapi", "api.create_user", "api.create_token",
     "cognito.login", "cognito.callback",
+    "metrics.metrics",  # METRICS_ALLOW or METRICS_TOKEN, not sign-in (tests/web/test_metrics.py)
 }  # fmt: skip
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
+from ..observability import metrics
 from .base import LabelHandler
 
 log = logging.getLogger(__name__)
@@ -31,11 +33,12 @@ class InlineQueue:
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="labeler")
-            future = self._executor.submit(self._run, photo_id)
+            future = self._executor.submit(self._run, photo_id, time.monotonic())
             self._pending.add(future)
         future.add_done_callback(self._pending.discard)
 
-    def _run(self, photo_id: int) -> None:
+    def _run(self, photo_id: int, queued_at: float) -> None:
+        metrics.queue_lag(time.monotonic() - queued_at)
         try:
             self._handler(photo_id)
         except Exception:  # a job's failure must not kill the worker thread

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from photogallery.aws import ProcessClient
 from photogallery.events import base as events
-from photogallery.observability import tracing
+from photogallery.observability import metrics, tracing
 from photogallery.queue.base import QueueError
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ class SqsQueue:
             "QueueUrl": self.queue_url,
             "MaxNumberOfMessages": max(1, min(max_messages, _MAX_BATCH)),
             "WaitTimeSeconds": wait,
-            "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+            "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
             "MessageAttributeNames": ["All"],
         }
         if visibility_timeout is not None:
@@ -159,6 +160,8 @@ class SqsQueue:
         if photo_id is None:
             log.warning("malformed label job %s on %s", raw.get("MessageId"), self.queue_url)
         count = raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")
+        if sent := raw.get("Attributes", {}).get("SentTimestamp"):  # ms since the epoch
+            metrics.queue_lag(time.time() - int(sent) / 1000)
         return Message(
             photo_id=photo_id,
             receipt_handle=raw["ReceiptHandle"],

@@ -11,6 +11,7 @@ from ..data import photos as photo_data
 from ..data.models import PhotoLabel
 from ..events.base import LABELLED
 from ..labelers.base import LabelerError
+from ..observability import metrics
 from ..queue.inline import InlineQueue
 from ..storage.base import ObjectNotFound, StorageError
 from . import photo_events
@@ -37,8 +38,11 @@ def label_photo(backends: Backends, photo_id: int, *, force: bool = False) -> st
         return "done"
     try:
         image = _read(backends, photo.preview_key) if labeler.needs_bytes else None
+        asked = time.perf_counter()
         result = labeler.detect_labels(image, key=photo.preview_key)
+        metrics.labeling_done(time.perf_counter() - asked)
     except (LabelerError, StorageError) as exc:
+        metrics.label_failed(exc)
         retryable = getattr(exc, "retryable", True) and not isinstance(exc, ObjectNotFound)
         attempts = photo.label_attempts + 1
         final = not retryable or attempts >= MAX_ATTEMPTS

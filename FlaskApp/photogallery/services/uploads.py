@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import secrets
+import time
 import unicodedata
 from collections.abc import Callable
 from functools import partial
@@ -16,6 +17,7 @@ from ..backends import Backends
 from ..data import photos as photo_data
 from ..data.models import Photo
 from ..events.base import UPLOADED
+from ..observability import metrics
 from ..queue.base import QueueError
 from ..settings import Settings
 from ..storage.base import StorageError
@@ -56,6 +58,7 @@ def add_photo_from_store(
 
 def _add(backends, owner_id, fileobj, filename, description, save_original: Saver) -> Photo:
     """Validate → make renditions → store → record → queue labeling, the same for every path."""
+    started = time.perf_counter()
     name = clean_filename(filename)
     description = clean_description(description)  # before any work: it may be refused
     sha256, size = _digest(fileobj)
@@ -64,6 +67,7 @@ def _add(backends, owner_id, fileobj, filename, description, save_original: Save
     existing = _find_duplicate(backends, owner_id, sha256)
     if existing:
         raise DuplicateUpload(f"{name} is already in your gallery", existing.id)
+    rendering = time.perf_counter()
     try:
         image = images.process(
             fileobj, limits=image_limits(backends.settings), budget=backends.decode_budget
@@ -75,12 +79,14 @@ def _add(backends, owner_id, fileobj, filename, description, save_original: Save
             f"{name} could not be processed now: the server is busy with other large photos; "
             "try again in a minute"
         ) from None
+    renditions_seconds = time.perf_counter() - rendering
     photo = _store_and_record(
         backends, owner_id, save_original, name, size, sha256, image, description
     )
     announced = photo_events.announce(backends, UPLOADED, photo)
     if not (announced and backends.settings.label_jobs_from_events):
         _queue_labeling(backends, photo.id)  # else the label queue's subscription brings the job
+    metrics.upload_done(size, time.perf_counter() - started, renditions_seconds)
     return photo
 
 

@@ -16,7 +16,7 @@ from werkzeug.sansio.utils import host_is_trusted
 from ..settings import Settings
 from .errors import answer
 
-UNCHECKED_BLUEPRINTS = {"health"}  # /health and /ready: probes address the instance by IP
+UNCHECKED_BLUEPRINTS = {"health", "metrics"}  # probes and scrapers address the instance by IP
 # A link to these reaches only the visitor's own machine, never an attacker's site; trusting them
 # keeps `make run`, curl on the instance and the tests working with BASE_URL set.
 LOOPBACK = ["localhost", "127.0.0.1"]

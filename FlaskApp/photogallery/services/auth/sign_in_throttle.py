@@ -36,6 +36,7 @@ from ...backends import Backends
 from ...data import sign_in_failures as failure_data
 from ...data.db import retry_on_deadlock, sweep, utcnow
 from ...data.users import username_key
+from ...observability import metrics
 from ..errors import TooManyAttempts
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def refuse_if_locked(backends: Backends, keys: Keys) -> None:
 
 
 def record_failure(backends: Backends, keys: Keys) -> None:
+    metrics.sign_in_failed()
     settings = backends.settings
     now = utcnow()
     window = timedelta(minutes=settings.sign_in_lock_minutes)
