@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -110,12 +111,13 @@ def s3_sqs_settings(s3_server, app_bucket, aws_env, sqs_server):
 
 
 def test_one_upload_is_one_xray_trace_through_s3_database_queue_and_the_worker(
-    traced, receiver, s3_sqs_settings
+    traced, receiver, s3_sqs_settings, caplog
 ):
     app = traced(**s3_sqs_settings)
     client = app.test_client()
     token = bearer_token(client)
     headers = {"Authorization": f"Bearer {token}", "Cookie": "session=cookie-secret-value"}
+    caplog.set_level(logging.INFO, logger="photogallery.access")
     answer = client.post(
         "/api/photos?description=from-query",
         data={"file": (io.BytesIO(photo_bytes()), "cat.jpg")},
@@ -131,6 +133,12 @@ def test_one_upload_is_one_xray_trace_through_s3_database_queue_and_the_worker(
     assert any(s.attributes.get("db.system") == "sqlite" for s in inside)
     assert all(s.trace_id == upload.trace_id for s in inside)
     assert abs(int(upload.trace_id[:8], 16) - time.time()) < 600  # X-Ray: epoch seconds first
+    # The request id of the logs is this trace's id, in X-Ray's form.
+    xray_id = f"1-{upload.trace_id[:8]}-{upload.trace_id[8:]}"
+    assert answer.headers["X-Request-Id"] == xray_id
+    lines = [r for r in caplog.records if r.name == "photogallery.access"]
+    (access,) = [r for r in lines if r.access["route"] == "/api/photos"]
+    assert access.request_id == xray_id
 
     backends = app.extensions["photogallery"]
     messages = backends.queue.receive(wait_seconds=2)
