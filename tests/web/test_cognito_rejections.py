@@ -18,6 +18,7 @@ from photogallery.services.auth import token_verifier
 from tests.conftest import LOCAL_STACKS
 from tests.fixtures.cognito import CognitoBrowser, query_of, session_rows
 from tests.fixtures.oidc import OIDCProvider, b64url, encode_jwt, make_pkce
+from tests.web.test_metrics import figure
 
 
 @pytest.fixture(params=LOCAL_STACKS)
@@ -75,6 +76,16 @@ def test_wrong_state_is_refused(browser):
     resp = browser.client.get(f"/callback?code={params['code']}&state=forged-{params['state']}")
 
     assert_refused(browser, resp, "does not belong to a sign-in started in this browser")
+
+
+def test_a_refused_sign_in_counts_as_a_sign_in_failure_in_metrics(browser):
+    params = query_of(browser.authorize(browser.start()))
+    before = figure(browser.client, "photos_sign_in_failures_total")
+
+    resp = browser.client.get(f"/callback?code={params['code']}&state=forged-{params['state']}")
+
+    assert resp.status_code == 400
+    assert figure(browser.client, "photos_sign_in_failures_total") == before + 1
 
 
 def test_state_from_another_browser_is_refused(browser, cognito_app, oidc_provider):

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, session, url_for
 
 from ..context import get_backends
+from ..observability import metrics
 from ..services.auth import cognito_sign_in
 from ..services.auth.cognito_client import CognitoUnavailable
 from ..services.auth.cognito_sign_in import SignInFailed
@@ -76,6 +77,7 @@ def provider_error(error: str, description: str) -> str:
 
 
 def failed(message: str, status: int = 400):
+    metrics.sign_in_failed()  # every refused callback, as a wrong password is for local sign-in
     return render_template("sign_in_failed.html", message=message), status
 
 
