@@ -1,4 +1,4 @@
-"""The database engine: pooled, pre-pinged, one per process."""
+"""The database engine: pooled, recycled, one per process."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class DatabaseError(Exception):
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite gets WAL and foreign keys; MySQL gets pre-ping and recycling for RDS fail-overs."""
+    """SQLite gets WAL and foreign keys; MySQL gets recycling for RDS fail-overs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
@@ -48,7 +48,10 @@ def make_engine(url: str) -> Engine:
         return engine
     return create_engine(
         url,
-        pool_pre_ping=True,  # a connection dropped by an RDS restart is replaced, not used
+        # No ping per checkout (a round trip each): idle connections are recycled, and one
+        # found dead at a request's first read is replaced there (data/reads.py); the first
+        # disconnect also invalidates every connection pooled before it.
+        pool_pre_ping=False,
         pool_recycle=280,  # below MySQL's and proxies' idle timeouts
         pool_size=5,
         max_overflow=10,
