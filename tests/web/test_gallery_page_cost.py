@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from photogallery.data import photos as photo_data
 from photogallery.data.models import Photo, PhotoLabel
@@ -149,3 +149,29 @@ def test_the_page_is_the_one_the_straightforward_code_renders(make_app, query):
 
     assert len(found) > 3 and "Fish%20" not in page and "Fish+%26+Chips" in page
     assert GRID.search(page).group(0) == GRID.search(expected).group(0)
+
+
+class CountingPings:
+    """mysql-connector's C connection, its pings counted."""
+
+    def __init__(self, real) -> None:
+        self.real, self.pings = real, 0
+
+    def ping(self, *args):
+        self.pings += 1
+        return self.real.ping(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.mark.parametrize("stack", ["mysql"], indirect=True)
+def test_a_mysql_statement_is_one_round_trip_without_the_drivers_ping(app):
+    with app.extensions["photogallery"].engine.connect() as conn:
+        driver = conn.connection.dbapi_connection
+        driver._cmysql = counting = CountingPings(driver._cmysql)
+        for _ in range(3):
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+        driver._cmysql = counting.real
+
+    assert counting.pings == 0

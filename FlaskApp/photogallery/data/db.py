@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from .mysql_pings import skip_cursor_pings
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MYSQL_DEADLOCK = 1213  # ER_LOCK_DEADLOCK
@@ -46,7 +48,7 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             _watch_file(engine, SqliteFile(os.path.abspath(parsed.database)))
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         # No ping per checkout (a round trip each): idle connections are recycled, and one
         # found dead at a request's first read is replaced there (data/reads.py); the first
@@ -58,6 +60,8 @@ def make_engine(url: str) -> Engine:
         pool_timeout=10,
         connect_args={"connection_timeout": 5},
     )
+    event.listen(engine, "connect", skip_cursor_pings)  # nor one per statement
+    return engine
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
