@@ -50,8 +50,9 @@ deploy-check: $(VENV)/.dev-installed  ## validate the template and scripts befor
 	shellcheck userdata.txt $$(find Deploy -name '*.sh') $$(find Deploy/bin -type f 2>/dev/null)
 	$(BIN)/python -m pytest tests/deploy -q
 
-bench: $(VENV)/.dev-installed
-	$(BIN)/python bench/bench_gallery.py
+bench: $(VENV)/.dev-installed  ## gallery, search, pages/s through uWSGI: SQLite, then MariaDB on 127.0.0.1:3306
+	$(BIN)/python bench/bench_gallery.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_gallery.py --mariadb $(BENCH_ARGS)
 
 load: $(VENV)/.dev-installed  ## 200 uploads at once through nginx + uWSGI: none lost (~1 min; needs nginx, MariaDB)
 	$(BIN)/python bench/load_uploads.py $(LOAD_ARGS)

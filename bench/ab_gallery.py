@@ -116,7 +116,6 @@ class Tree:
 
 def prepare(settings: dict[str, str], photos: int) -> None:
     """The library, seeded by this tree's code (both trees read the same schema)."""
-    sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT), str(ROOT / "bench")]
     import random
 
     from bench_gallery import seed
@@ -153,22 +152,6 @@ def compare(before: Tree, after: Tree, rounds: int, batch: int) -> None:
             print(f"    {tree.name:<6} per page: {work}")
 
 
-@contextlib.contextmanager
-def mariadb_database(admin_url: str):
-    from sqlalchemy import create_engine, text
-
-    name = f"photos_ab_{int(time.time())}"
-    admin = create_engine(admin_url)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    try:
-        yield admin_url.rstrip("/") + "/" + name
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP DATABASE {name}"))
-        admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child")
@@ -177,11 +160,15 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--mariadb", nargs="?", const="mysql+mysqlconnector://root@127.0.0.1:3306/")
     parser.add_argument("--photos", type=int, default=100_000)
+    parser.add_argument("--seeded", action="store_true", help="--database-url is seeded already")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--batch", type=int, default=20)
     args = parser.parse_args()
     if args.child:
         return child(Path(args.child), json.loads(args.settings))
+    sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT), str(ROOT / "bench")]
+    from bench_gallery import mariadb_database  # this tree's: the children import their own
+
     tmp = Path(tempfile.mkdtemp(prefix="photos-ab-"))
     with mariadb_database(args.mariadb) if args.mariadb else contextlib.nullcontext() as url:
         settings = {
@@ -190,7 +177,8 @@ def main() -> None:
             "PHOTOS_DIR": str(tmp / "photos"),
             "LABELER": "none",
         }
-        prepare(settings, args.photos)
+        if not args.seeded:
+            prepare(settings, args.photos)
         trees = [Tree("before", args.before, settings), Tree("after", ROOT, settings)]
         try:
             compare(*trees, args.rounds, args.batch)

@@ -10,9 +10,12 @@ the API. With STORAGE=s3, credentials come from the default chain (with --seawee
 server it starts).
 
 Then the same library is served as on EC2 (nginx → uWSGI with Deploy/uwsgi.ini, one process a
-core, bench/serving.py) and the 100,000-photo gallery is read by 1, 4 and 8 clients at once for
+core, bench/serving.py) and the 100,000-photo gallery is read by 1, 8 and 16 clients at once for
 --served-seconds each: requests/s, median and p95 (the target: p95 ≤ 100 ms on 2 cores). The
-clients share the machine's cores with the server.
+clients share the machine's cores with the server. --uwsgi "--processes 4 --threads 2" tries
+another shape than Deploy/uwsgi.ini's.
+
+`make bench` runs it on SQLite and on MariaDB (--mariadb: a fresh database on the local server).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import contextlib
 import http.client
 import io
 import os
+import platform
 import random
 import re
+import shlex
 import shutil
 import statistics
 import sys
@@ -40,7 +45,7 @@ sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT), str(ROOT / "bench")]
 import requests  # noqa: E402
 from bench_images import camera_like_jpeg  # noqa: E402
 from serving import served  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import event, insert  # noqa: E402
 
 from photogallery import create_app  # noqa: E402
 from photogallery.data import migrate, terms  # noqa: E402
@@ -160,13 +165,41 @@ PAGES = (
 )
 
 
-def measure(client, label: str, runs: int) -> dict[str, float]:
-    results = {}
+def measure(client, label: str, runs: int, work: dict[str, int] | None = None) -> None:
     for name, url in (*PAGES, ("gallery page 2", second_page(client))):
         times = timed(client, url, runs)
-        results[name] = statistics.median(times)
         print(f"  {label:>8} photos  {name:<22} {summary(times)}")
-    return results
+        if work is not None:  # the database work of one more page
+            before = dict(work)
+            client.get(url)
+            counted = "  ".join(f"{k} {work[k] - before[k]}" for k in work)
+            print(f"  {'':>8}         {'':<22} per page: {counted}")
+
+
+def count_database_work(engine) -> dict[str, int]:
+    """Statements, pool checkouts, pings and rollbacks, counted as they happen."""
+    counts = {"statements": 0, "checkouts": 0, "pings": 0, "rollbacks": 0}
+
+    def bump(name):
+        return lambda *_args, **_kw: counts.__setitem__(name, counts[name] + 1)
+
+    event.listen(engine, "before_cursor_execute", bump("statements"))
+    event.listen(engine.pool, "checkout", bump("checkouts"))
+    for method, name in (("do_ping", "pings"), ("do_rollback", "rollbacks")):
+        real = getattr(engine.dialect, method)
+        setattr(engine.dialect, method, lambda conn, r=real, n=name: bump(n)() or r(conn))
+    return counts
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    model = models[0] if models else platform.processor() or "unknown CPU"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores ({model}), load average {load}, Python {platform.python_version()}"
+    )
 
 
 def second_page(client) -> str:
@@ -222,7 +255,7 @@ def measure_url_signing(store, count: int = 3000) -> None:
 
 
 SERVED_PAGES = (("gallery page 1", "/"), ("search 'cat'", "/?q=cat"))
-CONCURRENCY = (1, 4, 8)
+CONCURRENCY = (1, 8, 16)
 PASSWORD = "bench password 1"
 
 
@@ -263,15 +296,18 @@ def read_for(base: str, path: str, cookie: str, clients: int, seconds: float):
     return times, len(times) / (time.perf_counter() - t0)
 
 
-def measure_served(settings: dict[str, str], photos: int, seconds: float) -> None:
+def measure_served(
+    settings: dict[str, str], photos: int, seconds: float, uwsgi_args: str = ""
+) -> None:
     """The large library through nginx + uWSGI, read by several clients at once."""
     root = Path(tempfile.mkdtemp(prefix="photos-bench-served-"))
     env = {name: str(value) for name, value in settings.items()}
     try:
-        with served(env, root) as base:
+        with served(env, root, uwsgi_args=shlex.split(uwsgi_args)) as base:
             cookie = http_session_cookie(base, "bigbench")
             read_for(base, "/", cookie, max(CONCURRENCY), 3)  # warm every worker up
-            print(f"served by nginx + uWSGI ({os.cpu_count()} cores), {photos:,} photos:")
+            shape = uwsgi_args or "Deploy/uwsgi.ini as it is"
+            print(f"served by nginx + uWSGI ({shape}; {os.cpu_count()} cores), {photos:,} photos:")
             for name, path in SERVED_PAGES:
                 for clients in CONCURRENCY:
                     times, rate = read_for(base, path, cookie, clients, seconds)
@@ -304,6 +340,15 @@ def seaweedfs(settings: dict[str, str]):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--mariadb",
+        nargs="?",
+        const="mysql+mysqlconnector://root@127.0.0.1:3306/",
+        help="a fresh database on this MySQL/MariaDB server (dropped at the end)",
+    )
+    parser.add_argument(
+        "--uwsgi", default="", help='uWSGI options after the ini, e.g. "--threads 2"'
+    )
     parser.add_argument("--photos", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--uploads", type=int, default=15)
@@ -315,22 +360,46 @@ def main() -> None:
     )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="photos-bench-"))
-    settings = {
-        "FLASK_SECRET": "bench-" + "x" * 40,
-        "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'photos.db'}",
-        "PHOTOS_DIR": str(tmp / "photos"),
-        "LABELER": args.labeler,
-        **dict(s.split("=", 1) for s in args.set),
-    }
-    with seaweedfs(settings) if args.seaweedfs else contextlib.nullcontext():
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(mariadb_database(args.mariadb)) if args.mariadb else None
+        settings = {
+            "FLASK_SECRET": "bench-" + "x" * 40,
+            "DATABASE_URL": url or args.database_url or f"sqlite:///{tmp / 'photos.db'}",
+            "PHOTOS_DIR": str(tmp / "photos"),
+            "LABELER": args.labeler,
+            **dict(s.split("=", 1) for s in args.set),
+        }
+        if args.seaweedfs:
+            stack.enter_context(seaweedfs(settings))
         run(args, settings)
 
 
+@contextlib.contextmanager
+def mariadb_database(admin_url: str):
+    """A fresh database for the run on the server at ``admin_url``; dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"photos_bench_{os.getpid()}"
+    admin = create_engine(admin_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    try:
+        yield admin_url.rstrip("/") + "/" + name
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE {name}"))
+        admin.dispose()
+
+
 def run(args: argparse.Namespace, settings: dict[str, str]) -> None:
+    if args.served_only:
+        print(f"machine: {machine()}")
+        return measure_served(settings, args.photos, args.served_seconds, args.uwsgi)
     app = create_app(settings)
     engine = app.extensions["photogallery"].engine
     migrate.upgrade(engine)
     small, large = (signed_in_client(app, name) for name in ("bench", "bigbench"))
+    print(f"machine: {machine()}")
     print(
         f"database: {engine.url.get_backend_name()}   storage: {settings.get('STORAGE', 'local')}"
         f"   labeler: {args.labeler}"
@@ -344,13 +413,13 @@ def run(args: argparse.Namespace, settings: dict[str, str]) -> None:
     print(
         f"  (seeded {args.photos:,} photos for a second person in {time.perf_counter() - t0:.0f} s)"
     )
-    print(f"the person with {args.photos:,} photos:")
-    measure(large, f"{args.photos:,}", args.runs)
+    print(f"the person with {args.photos:,} photos (server time, in-process):")
+    measure(large, f"{args.photos:,}", args.runs, count_database_work(engine))
     print("both, requests alternating (the fair ratio):")
     measure_interleaved(small, large, args.runs, f"{args.photos:,}")
     measure_url_signing(app.extensions["photogallery"].store)
     if args.served_seconds:
-        measure_served(settings, args.photos, args.served_seconds)
+        measure_served(settings, args.photos, args.served_seconds, args.uwsgi)
     queue = app.extensions["photogallery"].queue
     measure_uploads(small, args.uploads, getattr(queue, "drain", lambda: None))
 
