@@ -347,6 +347,11 @@ def main() -> None:
         help="a fresh database on this MySQL/MariaDB server (dropped at the end)",
     )
     parser.add_argument(
+        "--served-only",
+        action="store_true",
+        help="only nginx + uWSGI, on a --database-url an earlier run seeded (user bigbench)",
+    )
+    parser.add_argument(
         "--uwsgi", default="", help='uWSGI options after the ini, e.g. "--threads 2"'
     )
     parser.add_argument("--photos", type=int, default=100_000)
