@@ -30,7 +30,7 @@ PAGES = (
     ("search 'cat'", "/?q=cat"),
     ("search 'animal beach'", "/?q=animal+beach"),
 )
-PASSWORD = "bench password 1"
+PASSWORD = "photo timing 1"  # no username in it: sign-up refuses that
 # What differs between two sign-ins of the same person, not between two codes.
 PER_SESSION = re.compile(r'(csrf[_-]token" (?:value|content)=")[^"]+')
 
