@@ -52,9 +52,10 @@ deploy-check: $(VENV)/.dev-installed  ## validate the template and scripts befor
 
 # Each bench script prints its figures against bench/figures.json and flags moves over 20 %;
 # BENCH_ARGS=--record writes the figures just measured as the new record.
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed  ## upload stages; gallery, search, pages/s through uWSGI: SQLite, then MariaDB
 	$(BIN)/python bench/bench_images.py $(BENCH_ARGS)
-	$(BIN)/python bench/bench_gallery.py
+	$(BIN)/python bench/bench_gallery.py $(BENCH_ARGS)
+	$(BIN)/python bench/bench_gallery.py --mariadb $(BENCH_ARGS)
 
 # Bulk import (issue 13).
 .PHONY: bench-import

@@ -10,9 +10,12 @@ the API. With STORAGE=s3, credentials come from the default chain (with --seawee
 server it starts).
 
 Then the same library is served as on EC2 (nginx → uWSGI with Deploy/uwsgi.ini, one process a
-core, bench/serving.py) and the 100,000-photo gallery is read by 1, 4 and 8 clients at once for
+core, bench/serving.py) and the 100,000-photo gallery is read by 1, 8 and 16 clients at once for
 --served-seconds each: requests/s, median and p95 (the target: p95 ≤ 100 ms on 2 cores). The
-clients share the machine's cores with the server.
+clients share the machine's cores with the server. --uwsgi "--processes 4 --threads 2" tries
+another shape than Deploy/uwsgi.ini's.
+
+`make bench` runs it on SQLite and on MariaDB (--mariadb: a fresh database on the local server).
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ import contextlib
 import http.client
 import io
 import os
+import platform
 import random
 import re
+import shlex
 import shutil
 import statistics
 import sys
@@ -39,8 +44,9 @@ sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT), str(ROOT / "bench")]
 
 import requests  # noqa: E402
 from bench_images import camera_like_jpeg  # noqa: E402
+from record import Figure, add_record_option, report  # noqa: E402
 from serving import served  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import event, insert  # noqa: E402
 
 from photogallery import create_app  # noqa: E402
 from photogallery.data import migrate, terms  # noqa: E402
@@ -153,6 +159,18 @@ def summary(times: list[float]) -> str:
     return f"median {statistics.median(times):6.2f} ms   p95 {p95:6.2f} ms   (n={len(times)})"
 
 
+# What this run measured, for bench/figures.json: names start with the database ("sqlite.").
+measured: list[Figure] = []
+
+
+def keep(name: str, value: float, unit: str = "ms", better: str = "lower") -> None:
+    measured.append(Figure(f"gallery.{name}", value, unit, better))
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
 PAGES = (
     ("gallery page 1", "/"),
     ("search 'cat'", "/?q=cat"),
@@ -160,13 +178,46 @@ PAGES = (
 )
 
 
-def measure(client, label: str, runs: int) -> dict[str, float]:
-    results = {}
+def measure(
+    client, label: str, runs: int, work: dict[str, int] | None = None, db: str = ""
+) -> None:
     for name, url in (*PAGES, ("gallery page 2", second_page(client))):
         times = timed(client, url, runs)
-        results[name] = statistics.median(times)
         print(f"  {label:>8} photos  {name:<22} {summary(times)}")
-    return results
+        if work is not None:  # the database work of one more page (and the figures kept)
+            keep(f"{db}.{slug(name)}", statistics.median(times))
+            before = dict(work)
+            client.get(url)
+            counted = "  ".join(f"{k} {work[k] - before[k]}" for k in work)
+            print(f"  {'':>8}         {'':<22} per page: {counted}")
+            for k in ("statements", "checkouts"):
+                keep(f"{db}.{slug(name)}.{k}", work[k] - before[k], "per page")
+
+
+def count_database_work(engine) -> dict[str, int]:
+    """Statements, pool checkouts, pings and rollbacks, counted as they happen."""
+    counts = {"statements": 0, "checkouts": 0, "pings": 0, "rollbacks": 0}
+
+    def bump(name):
+        return lambda *_args, **_kw: counts.__setitem__(name, counts[name] + 1)
+
+    event.listen(engine, "before_cursor_execute", bump("statements"))
+    event.listen(engine.pool, "checkout", bump("checkouts"))
+    for method, name in (("do_ping", "pings"), ("do_rollback", "rollbacks")):
+        real = getattr(engine.dialect, method)
+        setattr(engine.dialect, method, lambda conn, r=real, n=name: bump(n)() or r(conn))
+    return counts
+
+
+def machine() -> str:
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    model = models[0] if models else platform.processor() or "unknown CPU"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores ({model}), load average {load}, Python {platform.python_version()}"
+    )
 
 
 def second_page(client) -> str:
@@ -189,7 +240,7 @@ def measure_interleaved(small, large, runs: int, large_label: str) -> None:
         print(f"  {'':<22} {large_label}: {summary(pairs['large'])}   ratio {ratio:.2f}x")
 
 
-def measure_uploads(client, runs: int, drain) -> None:
+def measure_uploads(client, runs: int, drain, db: str) -> None:
     page = client.get("/upload").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     jpegs = [camera_like_jpeg(seed=n) for n in range(runs + 1)]
@@ -208,6 +259,7 @@ def measure_uploads(client, runs: int, drain) -> None:
             times.append(elapsed)
         drain()  # labeling happens after the response; keep runs independent
     print(f"  upload (stored, thumbnails, committed)  {summary(times)}")
+    keep(f"{db}.upload_12mp", statistics.median(times))
 
 
 def measure_url_signing(store, count: int = 3000) -> None:
@@ -222,8 +274,8 @@ def measure_url_signing(store, count: int = 3000) -> None:
 
 
 SERVED_PAGES = (("gallery page 1", "/"), ("search 'cat'", "/?q=cat"))
-CONCURRENCY = (1, 4, 8)
-PASSWORD = "bench password 1"
+CONCURRENCY = (1, 8, 16)
+PASSWORD = "photo timing 1"  # no username in it: sign-up refuses that
 
 
 def http_session_cookie(base: str, username: str) -> str:
@@ -263,19 +315,26 @@ def read_for(base: str, path: str, cookie: str, clients: int, seconds: float):
     return times, len(times) / (time.perf_counter() - t0)
 
 
-def measure_served(settings: dict[str, str], photos: int, seconds: float) -> None:
+def measure_served(
+    settings: dict[str, str], photos: int, seconds: float, uwsgi_args: str = "", db: str = ""
+) -> None:
     """The large library through nginx + uWSGI, read by several clients at once."""
     root = Path(tempfile.mkdtemp(prefix="photos-bench-served-"))
     env = {name: str(value) for name, value in settings.items()}
     try:
-        with served(env, root) as base:
+        with served(env, root, uwsgi_args=shlex.split(uwsgi_args)) as base:
             cookie = http_session_cookie(base, "bigbench")
             read_for(base, "/", cookie, max(CONCURRENCY), 3)  # warm every worker up
-            print(f"served by nginx + uWSGI ({os.cpu_count()} cores), {photos:,} photos:")
+            shape = uwsgi_args or "Deploy/uwsgi.ini as it is"
+            print(f"served by nginx + uWSGI ({shape}; {os.cpu_count()} cores), {photos:,} photos:")
             for name, path in SERVED_PAGES:
                 for clients in CONCURRENCY:
                     times, rate = read_for(base, path, cookie, clients, seconds)
                     print(f"  {name:<16} {clients} at once: {rate:6.1f} req/s   {summary(times)}")
+                    if clients > 1:
+                        served_as = f"{db}.served.{slug(name)}.{clients}_clients"
+                        keep(f"{served_as}.pages_per_s", rate, "pages/s", "higher")
+                        keep(f"{served_as}.p95", statistics.quantiles(times, n=20)[18])
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -304,6 +363,20 @@ def seaweedfs(settings: dict[str, str]):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--mariadb",
+        nargs="?",
+        const="mysql+mysqlconnector://root@127.0.0.1:3306/",
+        help="a fresh database on this MySQL/MariaDB server (dropped at the end)",
+    )
+    parser.add_argument(
+        "--served-only",
+        action="store_true",
+        help="only nginx + uWSGI, on a --database-url an earlier run seeded (user bigbench)",
+    )
+    parser.add_argument(
+        "--uwsgi", default="", help='uWSGI options after the ini, e.g. "--threads 2"'
+    )
     parser.add_argument("--photos", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--uploads", type=int, default=15)
@@ -313,24 +386,51 @@ def main() -> None:
     parser.add_argument(
         "--served-seconds", type=float, default=10, help="per served read (0: skip nginx + uWSGI)"
     )
+    add_record_option(parser)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="photos-bench-"))
-    settings = {
-        "FLASK_SECRET": "bench-" + "x" * 40,
-        "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'photos.db'}",
-        "PHOTOS_DIR": str(tmp / "photos"),
-        "LABELER": args.labeler,
-        **dict(s.split("=", 1) for s in args.set),
-    }
-    with seaweedfs(settings) if args.seaweedfs else contextlib.nullcontext():
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(mariadb_database(args.mariadb)) if args.mariadb else None
+        settings = {
+            "FLASK_SECRET": "bench-" + "x" * 40,
+            "DATABASE_URL": url or args.database_url or f"sqlite:///{tmp / 'photos.db'}",
+            "PHOTOS_DIR": str(tmp / "photos"),
+            "LABELER": args.labeler,
+            **dict(s.split("=", 1) for s in args.set),
+        }
+        if args.seaweedfs:
+            stack.enter_context(seaweedfs(settings))
         run(args, settings)
+    if not args.served_only:  # a served-only run is a shape experiment, not the record
+        report(measured, record=args.record)
+
+
+@contextlib.contextmanager
+def mariadb_database(admin_url: str):
+    """A fresh database for the run on the server at ``admin_url``; dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    name = f"photos_bench_{os.getpid()}"
+    admin = create_engine(admin_url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    try:
+        yield admin_url.rstrip("/") + "/" + name
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE {name}"))
+        admin.dispose()
 
 
 def run(args: argparse.Namespace, settings: dict[str, str]) -> None:
+    if args.served_only:
+        print(f"machine: {machine()}")
+        return measure_served(settings, args.photos, args.served_seconds, args.uwsgi)
     app = create_app(settings)
     engine = app.extensions["photogallery"].engine
     migrate.upgrade(engine)
     small, large = (signed_in_client(app, name) for name in ("bench", "bigbench"))
+    print(f"machine: {machine()}")
     print(
         f"database: {engine.url.get_backend_name()}   storage: {settings.get('STORAGE', 'local')}"
         f"   labeler: {args.labeler}"
@@ -344,15 +444,16 @@ def run(args: argparse.Namespace, settings: dict[str, str]) -> None:
     print(
         f"  (seeded {args.photos:,} photos for a second person in {time.perf_counter() - t0:.0f} s)"
     )
-    print(f"the person with {args.photos:,} photos:")
-    measure(large, f"{args.photos:,}", args.runs)
+    print(f"the person with {args.photos:,} photos (server time, in-process):")
+    db = engine.url.get_backend_name()
+    measure(large, f"{args.photos:,}", args.runs, count_database_work(engine), db)
     print("both, requests alternating (the fair ratio):")
     measure_interleaved(small, large, args.runs, f"{args.photos:,}")
     measure_url_signing(app.extensions["photogallery"].store)
     if args.served_seconds:
-        measure_served(settings, args.photos, args.served_seconds)
+        measure_served(settings, args.photos, args.served_seconds, args.uwsgi, db)
     queue = app.extensions["photogallery"].queue
-    measure_uploads(small, args.uploads, getattr(queue, "drain", lambda: None))
+    measure_uploads(small, args.uploads, getattr(queue, "drain", lambda: None), db)
 
 
 def signed_in_client(app, username: str):

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -71,8 +71,15 @@ def nginx_config(root: Path, port: int, max_body_mb: int) -> Path:
 
 
 @contextlib.contextmanager
-def served(settings: Mapping[str, str], root: Path, *, max_upload_mb: int = 50) -> Iterator[str]:
-    """nginx + uWSGI serving the app with ``settings``; yields the base URL once /ready is 200."""
+def served(
+    settings: Mapping[str, str],
+    root: Path,
+    *,
+    max_upload_mb: int = 50,
+    uwsgi_args: Sequence[str] = (),
+) -> Iterator[str]:
+    """nginx + uWSGI serving the app with ``settings``; yields the base URL once /ready is 200.
+    ``uwsgi_args`` go to uWSGI after Deploy/uwsgi.ini (e.g. ``--processes 4``: the last wins)."""
     nginx = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin"]))
     if not nginx:
         raise SystemExit("nginx not found: apt-get install nginx")
@@ -93,7 +100,10 @@ def served(settings: Mapping[str, str], root: Path, *, max_upload_mb: int = 50) 
     with contextlib.ExitStack() as stack:
         web_log = stack.enter_context((root / "log/uwsgi.log").open("wb"))
         web = subprocess.Popen(
-            [str(ROOT / "Deploy/bin/photos-web")], env=env, stdout=web_log, stderr=subprocess.STDOUT
+            [str(ROOT / "Deploy/bin/photos-web"), *uwsgi_args],
+            env=env,
+            stdout=web_log,
+            stderr=subprocess.STDOUT,
         )
         stack.callback(_stop, web, signal.SIGTERM)
         proxy = subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from email.utils import parsedate_to_datetime
 
 import pytest
 from sqlalchemy import func, select, update
@@ -250,3 +251,20 @@ def test_use_keeps_a_session_alive_writing_at_most_hourly(app):
         conn.execute(update(user_sessions).values(last_seen_at=old))
     assert_signed_in(alice)
     assert last_seen() > old + timedelta(days=12)
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_pages_leave_the_cookie_alone_until_the_session_is_renewed_which_reissues_it(app):
+    alice = signed_up(app)
+    alice.get("/")  # the first page may store its CSRF token in the session
+    assert "Set-Cookie" not in alice.get("/").headers  # not re-signed on every page
+    engine = app.extensions["photogallery"].engine
+    with engine.begin() as conn:  # last used two hours ago: this use is written down...
+        conn.execute(update(user_sessions).values(last_seen_at=utcnow() - timedelta(hours=2)))
+
+    renewed = alice.get("/").headers.get("Set-Cookie", "")
+
+    # ...and the cookie, re-issued, lives the session's lifetime from now, as the row does.
+    expires = re.search(r"Expires=([^;]+)", renewed).group(1)
+    lives = parsedate_to_datetime(expires).replace(tzinfo=None) - utcnow()
+    assert renewed.startswith("session=") and timedelta(days=13, hours=23) < lives

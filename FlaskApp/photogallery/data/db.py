@@ -1,4 +1,4 @@
-"""The database engine: pooled, pre-pinged, one per process."""
+"""The database engine: pooled, recycled, one per process."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from .mysql_pings import skip_cursor_pings
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MYSQL_DEADLOCK = 1213  # ER_LOCK_DEADLOCK
@@ -38,7 +40,7 @@ class DatabaseError(Exception):
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite gets WAL and foreign keys; MySQL gets pre-ping and recycling for RDS fail-overs."""
+    """SQLite gets WAL and foreign keys; MySQL gets recycling for RDS fail-overs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
@@ -46,15 +48,20 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             _watch_file(engine, SqliteFile(os.path.abspath(parsed.database)))
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,  # a connection dropped by an RDS restart is replaced, not used
+        # No ping per checkout (a round trip each): idle connections are recycled, and one
+        # found dead at a request's first read is replaced there (data/reads.py); the first
+        # disconnect also invalidates every connection pooled before it.
+        pool_pre_ping=False,
         pool_recycle=280,  # below MySQL's and proxies' idle timeouts
         pool_size=5,
         max_overflow=10,
         pool_timeout=10,
         connect_args={"connection_timeout": 5},
     )
+    event.listen(engine, "connect", skip_cursor_pings)  # nor one per statement
+    return engine
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

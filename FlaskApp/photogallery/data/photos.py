@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import terms as search_terms
 from .db import utcnow
-from .models import Photo, PhotoLabel
+from .models import Photo, PhotoLabel, built
 from .schema import photo_labels, photo_terms, photos
 
 Cursor = tuple[datetime, int]  # (created_at, id) of the last photo of the previous page
+MAX_QUERY_TERMS = 8  # words of a search that count (the service cuts longer ones)
 
 
 class DuplicatePhoto(Exception):
@@ -58,15 +60,84 @@ def list_photos(
     limit: int = 48,
     query_terms: Sequence[str] = (),
 ) -> list[Photo]:
-    """One page of an owner's photos, newest first, optionally only those with every term."""
-    if query_terms:
-        stmt = _search_query(owner_id, query_terms, before)
+    """One page of an owner's photos, newest first, optionally only those with every term:
+    one statement, the page's photos joined to their labels."""
+    params: dict[str, object] = {"owner_id": owner_id, "limit": limit}
+    params.update((f"term{i}", term) for i, term in enumerate(query_terms))
+    if before:
+        params.update(before_created=before[0], before_id=before[1])
+    stmt = _page_statement(len(query_terms), bool(before))
+    return _photos_with_labels(conn.execute(stmt, params))
+
+
+@lru_cache(maxsize=2 * (MAX_QUERY_TERMS + 1))
+def _page_statement(term_count: int, after_cursor: bool):
+    """A page's statement for so many search terms, built once (building one costs more than
+    running it): every value is a bound parameter."""
+    owner_id = bindparam("owner_id")
+    before = (bindparam("before_created"), bindparam("before_id")) if after_cursor else None
+    if term_count:
+        terms = [bindparam(f"term{i}") for i in range(term_count)]
+        stmt = _search_query(owner_id, terms, before)
     else:
         stmt = select(photos).where(photos.c.owner_id == owner_id)
         if before:
             stmt = stmt.where(_before(photos.c.created_at, photos.c.id, before))
         stmt = stmt.order_by(photos.c.created_at.desc(), photos.c.id.desc())
-    return _with_labels(conn, conn.execute(stmt.limit(limit)).all())
+    page = stmt.limit(bindparam("limit")).subquery("page")
+    return (
+        select(page, *_LABEL_COLUMNS)
+        .select_from(
+            page.outerjoin(
+                photo_labels,
+                and_(photo_labels.c.photo_id == page.c.id, photo_labels.c.source != "removed"),
+            )
+        )
+        .order_by(page.c.created_at.desc(), page.c.id.desc())
+    )
+
+
+_LABEL_COLUMNS = (
+    photo_labels.c.name.label("label_name"),
+    photo_labels.c.confidence.label("label_confidence"),
+    photo_labels.c.parents.label("label_parents"),
+    photo_labels.c.source.label("label_source"),
+)
+
+
+def _photos_with_labels(result) -> list[Photo]:
+    """Photos from rows of (photo columns..., label columns) in page order, a row per label."""
+    fields = list(result.keys())[: -len(_LABEL_COLUMNS)]
+    at_id = fields.index("id")
+    found: list[Photo] = []
+    current = None
+    labels: list[PhotoLabel] = []
+    for row in result.all():  # one fetchall, not a fetch per row
+        if row[at_id] != current:
+            if found:
+                _set_labels(found[-1], labels)
+            current, labels = row[at_id], []
+            found.append(built(Photo, dict(zip(fields, row, strict=False))))  # labels follow
+        if row[-4] is not None:  # a photo without labels has one row of NULLs
+            labels.append(_label(*row[-4:]))
+    if found:
+        _set_labels(found[-1], labels)
+    return found
+
+
+def _label(name: str, confidence: float, parents: str, source: str) -> PhotoLabel:
+    values = {
+        "name": name,
+        "confidence": confidence,
+        "parents": tuple(filter(None, parents.split("|"))) if parents else (),
+        "source": source,
+    }
+    return built(PhotoLabel, values)
+
+
+def _set_labels(photo: Photo, labels: list[PhotoLabel]) -> None:
+    """Labels of a photo still being built by this module (never one handed out)."""
+    photo.__dict__["labels"] = _specific_first(labels)
 
 
 def neighbour_ids(conn: Connection, owner_id: int, photo: Photo) -> tuple[int | None, int | None]:
@@ -91,7 +162,7 @@ def _before(created_col, id_col, cursor: Cursor):
     return and_(created_col <= created_at, or_(created_col < created_at, id_col < photo_id))
 
 
-def _search_query(owner_id: int, query_terms: Sequence[str], before: Cursor | None):
+def _search_query(owner_id, query_terms: Sequence, before: tuple | None):
     first = photo_terms.alias("t0")
     stmt = (
         select(photos)
@@ -114,24 +185,30 @@ def _search_query(owner_id: int, query_terms: Sequence[str], before: Cursor | No
 
 
 def _with_labels(conn: Connection, rows: Sequence) -> list[Photo]:
-    """Attach labels to a page of photos with one query."""
+    """Attach labels to photos with one query."""
     ids = [row.id for row in rows]
     labels: dict[int, list[PhotoLabel]] = {i: [] for i in ids}
     if ids:
-        query = select(photo_labels).where(
+        query = select(photo_labels.c.photo_id, *_LABEL_COLUMNS).where(
             photo_labels.c.photo_id.in_(ids), photo_labels.c.source != "removed"
         )  # ordered by _specific_first, not by the database
-        for r in conn.execute(query):
-            parents = tuple(p for p in r.parents.split("|") if p)
-            labels[r.photo_id].append(PhotoLabel(r.name, r.confidence, parents, r.source))
-    return [Photo(**row._mapping, labels=_specific_first(labels[row.id])) for row in rows]
+        for photo_id, *label in conn.execute(query):
+            labels[photo_id].append(_label(*label))
+    found = [built(Photo, dict(row._mapping)) for row in rows]
+    for photo in found:
+        _set_labels(photo, labels[photo.id])
+    return found
 
 
 def _specific_first(labels: list[PhotoLabel]) -> tuple[PhotoLabel, ...]:
     """Most confident first; on a tie the more specific label (Cat before Animal) leads."""
-    return tuple(
-        sorted(labels, key=lambda lb: (-round(lb.confidence, 1), -len(lb.parents), lb.name))
-    )
+    if len(labels) < 2:
+        return tuple(labels)
+    return tuple(sorted(labels, key=_label_order))
+
+
+def _label_order(label: PhotoLabel) -> tuple[float, int, str]:
+    return (-round(label.confidence, 1), -len(label.parents), label.name)
 
 
 def update_description(conn: Connection, photo_id: int, description: str) -> None:

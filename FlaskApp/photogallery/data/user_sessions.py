@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from .db import delete_older, utcnow
 from .models import User
@@ -21,14 +21,18 @@ def add_session(conn: Connection, user_id: int, handle_hash: str) -> None:
     )
 
 
+# Built once: every signed-in request runs it, and building it costs more than running it.
+_SESSION_USER = (
+    select(users, user_sessions.c.last_seen_at.label("session_last_seen_at"))
+    .join(user_sessions)
+    .where(user_sessions.c.handle_hash == bindparam("handle_hash"))
+)
+
+
 def get_session_user(conn: Connection, handle_hash: str) -> tuple[User, datetime] | None:
     """The session's user and when the session was last seen, or None (one query)."""
-    query = (
-        select(users, user_sessions.c.last_seen_at.label("session_last_seen_at"))
-        .join(user_sessions)
-        .where(user_sessions.c.handle_hash == handle_hash)
-    )
-    return user_and(conn.execute(query).first(), "session_last_seen_at")
+    row = conn.execute(_SESSION_USER, {"handle_hash": handle_hash}).first()
+    return user_and(row, "session_last_seen_at")
 
 
 def touch_session(conn: Connection, handle_hash: str, *, unless_since: datetime) -> None:

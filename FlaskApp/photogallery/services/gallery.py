@@ -13,6 +13,7 @@ from ..data import pending_deletions as pending_data
 from ..data import photos as photo_data
 from ..data import terms
 from ..data.models import Photo
+from ..data.reads import read
 from ..data.schema import MAX_ID
 from ..events.base import DELETED
 from . import deletions, photo_events
@@ -20,7 +21,7 @@ from .errors import InvalidInput, NotFound, UploadRejected
 from .uploads import clean_description
 
 log = logging.getLogger(__name__)
-MAX_QUERY_WORDS = 8
+MAX_QUERY_WORDS = photo_data.MAX_QUERY_TERMS
 MAX_LABEL = 100
 RETRY_ON_DELETE = 20  # objects left by earlier failed deletes that each working delete retries
 # What a person reads when a delete could not remove the stored files yet.
@@ -50,10 +51,12 @@ def list_photos(
         raise InvalidInput("limit must be between 1 and 500")
     query_terms = terms.words(query)[:MAX_QUERY_WORDS]
     before = decode_cursor(cursor) if cursor else None
-    with backends.engine.connect() as conn:
-        found = photo_data.list_photos(
+    found = read(
+        backends.engine,
+        lambda conn: photo_data.list_photos(
             conn, owner_id, before=before, limit=limit + 1, query_terms=query_terms
-        )
+        ),
+    )
     more = len(found) > limit
     found = found[:limit]
     return Page(found, encode_cursor(found[-1]) if more else None)

@@ -17,6 +17,7 @@ from typing import BinaryIO
 from urllib.parse import urlencode
 
 from .base import ObjectNotFound, StorageError, StoredObject, UnfinishedWrite
+from .url_memo import UrlMemo
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 _EXPIRES = re.compile(r"[0-9]{1,15}")
@@ -36,6 +37,7 @@ class LocalStore:
         self._secret = hashlib.sha256(b"photogallery-media\0" + secret.encode()).digest()
         self.url_expires = url_expires
         self.url_prefix = url_prefix.rstrip("/")
+        self._urls = UrlMemo()
 
     def __str__(self) -> str:
         return str(self.root)
@@ -120,6 +122,11 @@ class LocalStore:
 
     def url(self, key: str, *, download_name: str | None = None) -> str:
         expires = (int(time.time()) + self.url_expires) // URL_WINDOW * URL_WINDOW + URL_WINDOW
+        return self._urls.get(
+            (key, download_name), expires, lambda: self._signed_url(key, expires, download_name)
+        )
+
+    def _signed_url(self, key: str, expires: int, download_name: str | None) -> str:
         params = {"e": expires, "s": self.signature(key, expires, download_name or "")}
         if download_name:
             params["d"] = download_name

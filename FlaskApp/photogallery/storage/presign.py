@@ -36,6 +36,11 @@ class QueryPresigner:
         self._region = region
         self._credentials = credentials  # e.g. RefreshableCredentials.get_frozen_credentials
 
+    def credentials_id(self) -> tuple[str, str | None]:
+        """Which credentials sign now (they change when refreshed)."""
+        creds = self._credentials()
+        return creds.access_key, creds.token
+
     def url(self, key: str, params: Mapping[str, str], *, expires: int, now: datetime) -> str:
         """A GET URL for ``key`` (the full bucket key), valid ``expires`` seconds from ``now``."""
         creds = self._credentials()

@@ -24,6 +24,7 @@ from photogallery.storage.base import (
     UnfinishedWrite,
 )
 from photogallery.storage.presign import QueryPresigner, probe_key
+from photogallery.storage.url_memo import UrlMemo
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class S3Store:
         self.region = region
         self.endpoint_url = endpoint_url
         self.url_expires = url_expires
+        self._urls = UrlMemo()
         self.sse = "aws:kms" if kms_key_id else sse
         self.kms_key_id = kms_key_id
         config = Config(
@@ -190,6 +192,18 @@ class S3Store:
         Signed at the start of a time window (and valid that much longer), so a page shows the
         same URLs on every load within it and the browser's cache keeps the thumbnails.
         """
+        window = min(URL_WINDOW, self.url_expires // 6)
+        now = int(time.time())
+        signed_at = now - now % window if window else now
+        with self._errors("sign URL for", key):
+            presigner = self._presigner()
+            # Credentials too: a URL signed before they were refreshed is not handed out after.
+            when = (signed_at, presigner, presigner.credentials_id())
+            return self._urls.get(
+                (key, download_name), when, lambda: self._signed_url(key, download_name, signed_at)
+            )
+
+    def _signed_url(self, key: str, download_name: str | None, signed_at: int) -> str:
         ctype = content_type_for(key)
         params = {
             "response-cache-control": f"private, max-age={self.url_expires}",
@@ -197,12 +211,9 @@ class S3Store:
             "response-content-type": ctype,
         }
         window = min(URL_WINDOW, self.url_expires // 6)
-        now = int(time.time())
-        signed_at = now - now % window if window else now
         expires = min(self.url_expires + window, _MAX_EXPIRES)
         when = datetime.fromtimestamp(signed_at, UTC)
-        with self._errors("sign URL for", key):
-            return self._presigner().url(self._full(key), params, expires=expires, now=when)
+        return self._presigner().url(self._full(key), params, expires=expires, now=when)
 
     def list_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         """Every object under ``prefix`` (1,000 per request), without the store's prefix."""

@@ -61,8 +61,14 @@ def load_user(handle: str) -> CurrentUser | None:
         # Credentials named in the request are the only ones used: a bad bearer token with a
         # good cookie is a 401, never the cookie's person (and never a CSRF-free cookie call).
         return None
-    user = sessions.user_for_session(get_backends(), handle) if handle else None
-    return CurrentUser(user, session_handle=handle) if user else None
+    live = sessions.user_for_session(get_backends(), handle) if handle else None
+    if live is None:
+        return None
+    if live.renewed:
+        # The cookie is re-signed only when the session changes (SESSION_REFRESH_EACH_REQUEST
+        # is off): its expiry moves on with the server-side session's, about hourly.
+        session.modified = True
+    return CurrentUser(live.user, session_handle=handle)
 
 
 @login_manager.request_loader

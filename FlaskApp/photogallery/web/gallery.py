@@ -12,7 +12,6 @@ from . import present
 from .upload import direct_upload_url
 
 bp = Blueprint("gallery", __name__)
-bp.add_app_template_global(present.chips, "label_chips")
 
 
 @bp.get("/")
@@ -31,12 +30,14 @@ def index():
     # The grid shows the thumbnail, or the preview where a column needs more pixels (srcset):
     # two signed URLs per photo, not three.
     shared = present.shared_descriptions(page.photos)
+    links = present.ChipLinks(url_for("gallery.index"))
     items = [
         (
             photo,
             backends.store.url(photo.thumbnail_key),
             backends.store.url(photo.preview_key),
             present.alt_text(photo, shared),
+            links.for_labels(photo.labels),
         )
         for photo in page.photos
     ]

@@ -6,6 +6,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from jinja2.filters import do_urlencode  # the template's own |urlencode: the same links
+
 from ..data.models import Photo, PhotoLabel
 
 ALT_LABELS = 3  # the most confident labels make the alt text of an undescribed photo
@@ -28,6 +30,33 @@ def chips(labels: Iterable[PhotoLabel]) -> list[Chip]:
         for lb in labels
         if lb.source == "user" or lb.name.casefold() not in folded
     ]
+
+
+class ChipLinks:
+    """A gallery page's first chips per photo, each linking to a search for its label; a link
+    is built once per label name (a page repeats a few names ~150 times)."""
+
+    def __init__(self, search_url: str, shown: int = 3) -> None:
+        self.search_url = search_url
+        self.shown = shown
+        self._links: dict[str, str] = {}
+
+    def for_labels(self, labels: Sequence[PhotoLabel]) -> list[tuple[str, str]]:
+        """(name, link) of the first ``shown`` chips, as ``chips`` orders and folds them."""
+        folded = {p.casefold() for lb in labels for p in lb.parents}
+        found = []
+        for lb in labels:
+            if lb.source == "user" or lb.name.casefold() not in folded:
+                found.append((lb.name, self._link(lb.name)))
+                if len(found) == self.shown:
+                    break
+        return found
+
+    def _link(self, name: str) -> str:
+        link = self._links.get(name)
+        if link is None:
+            link = self._links[name] = f"{self.search_url}?{do_urlencode({'q': name})}"
+        return link
 
 
 def shared_descriptions(photos: Iterable[Photo]) -> set[str]:

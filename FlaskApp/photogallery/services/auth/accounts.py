@@ -14,6 +14,7 @@ from ...backends import Backends
 from ...data import users as user_data
 from ...data.db import utcnow
 from ...data.models import User
+from ...data.reads import read
 from ..errors import InvalidInput, SignupClosed, UsernameTaken
 from . import passwords, sessions, sign_in_throttle
 
@@ -110,8 +111,8 @@ def create_api_token(backends: Backends, user_id: int, name: str = "API token") 
 def user_for_token(backends: Backends, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    with backends.engine.connect() as conn:
-        found = user_data.get_user_by_token(conn, _hash(token))
+    token_hash = _hash(token)
+    found = read(backends.engine, lambda conn: user_data.get_user_by_token(conn, token_hash))
     if found is None:
         return None
     user, last_used = found

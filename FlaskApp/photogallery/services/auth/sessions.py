@@ -11,11 +11,13 @@ import hashlib
 import logging
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
 from ...backends import Backends
 from ...data import user_sessions as session_data
 from ...data.db import sweep, utcnow
 from ...data.models import User
+from ...data.reads import read
 from . import cognito_sign_in
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,15 @@ def open_session(backends: Backends, user_id: int) -> str:
     return handle
 
 
-def user_for_session(backends: Backends, handle: str) -> User | None:
+class LiveSession(NamedTuple):
+    user: User
+    renewed: bool  # its use was just written down: the cookie's lifetime restarts too
+
+
+def user_for_session(backends: Backends, handle: str) -> LiveSession | None:
     """The user whose live session ``handle`` names, or None."""
-    with backends.engine.connect() as conn:
-        found = session_data.get_session_user(conn, _hash(handle))
+    handle_hash = _hash(handle)
+    found = read(backends.engine, lambda conn: session_data.get_session_user(conn, handle_hash))
     if found is None:
         return None
     user, last_seen = found
@@ -45,8 +52,9 @@ def user_for_session(backends: Backends, handle: str) -> User | None:
         return None
     if last_seen < now - TOUCH_INTERVAL:
         with backends.engine.begin() as conn:
-            session_data.touch_session(conn, _hash(handle), unless_since=now - TOUCH_INTERVAL)
-    return user
+            session_data.touch_session(conn, handle_hash, unless_since=now - TOUCH_INTERVAL)
+        return LiveSession(user, renewed=True)
+    return LiveSession(user, renewed=False)
 
 
 def close_session(backends: Backends, handle: str) -> None:
