@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from jinja2.filters import do_urlencode  # the template's own |urlencode: the same links
+from markupsafe import Markup
 
 from ..data.models import Photo, PhotoLabel
 
@@ -33,30 +34,32 @@ def chips(labels: Iterable[PhotoLabel]) -> list[Chip]:
 
 
 class ChipLinks:
-    """A gallery page's first chips per photo, each linking to a search for its label; a link
-    is built once per label name (a page repeats a few names ~150 times)."""
+    """A gallery page's first chips per photo as HTML, each linking to a search for its label.
+    A chip is built and escaped once per label name: a page repeats a few names ~150 times, and
+    escaping each as the template would was a tenth of the page's time."""
 
     def __init__(self, search_url: str, shown: int = 3) -> None:
         self.search_url = search_url
         self.shown = shown
-        self._links: dict[str, str] = {}
+        self._chips: dict[str, Markup] = {}
 
-    def for_labels(self, labels: Sequence[PhotoLabel]) -> list[tuple[str, str]]:
-        """(name, link) of the first ``shown`` chips, as ``chips`` orders and folds them."""
+    def for_labels(self, labels: Sequence[PhotoLabel]) -> Markup:
+        """The first ``shown`` chips, as ``chips`` orders and folds them."""
         folded = {p.casefold() for lb in labels for p in lb.parents}
         found = []
         for lb in labels:
             if lb.source == "user" or lb.name.casefold() not in folded:
-                found.append((lb.name, self._link(lb.name)))
+                found.append(self._chip(lb.name))
                 if len(found) == self.shown:
                     break
-        return found
+        return Markup("".join(found))  # noqa: S704 (each part is escaped Markup already)
 
-    def _link(self, name: str) -> str:
-        link = self._links.get(name)
-        if link is None:
-            link = self._links[name] = f"{self.search_url}?{do_urlencode({'q': name})}"
-        return link
+    def _chip(self, name: str) -> Markup:
+        chip = self._chips.get(name)
+        if chip is None:
+            link = f"{self.search_url}?{do_urlencode({'q': name})}"
+            chip = self._chips[name] = Markup('<a class="chip" href="{}">{}</a>').format(link, name)
+        return chip
 
 
 def shared_descriptions(photos: Iterable[Photo]) -> set[str]:
