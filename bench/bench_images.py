@@ -138,8 +138,12 @@ class Stages:
                 self._wrap(self.module, fn, stage, stack)
             self._wrap(self.module, "process", "process", stack)
             stack.enter_context(_patched(uploads, "images", self.module))
+            # As the web layer hands it over: werkzeug spools a body over 500 KB to a file.
+            upload = stack.enter_context(tempfile.TemporaryFile())
+            upload.write(jpeg)
+            upload.seek(0)
             t0, cpu0, all0 = time.perf_counter(), time.thread_time(), time.process_time()
-            uploads.add_photo(backends, owner_id, io.BytesIO(jpeg), name)
+            uploads.add_photo(backends, owner_id, upload, name)
             total = time.perf_counter() - t0
             # CPU of the request's thread: its wall time when the helper has a core of its own
             # (a loaded machine stretches wall times, much less these).

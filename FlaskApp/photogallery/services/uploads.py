@@ -21,7 +21,7 @@ from ..observability import metrics
 from ..queue.base import QueueError
 from ..settings import Settings
 from ..storage.base import StorageError
-from . import photo_events
+from . import early_original, photo_events
 from .errors import DuplicateUpload, UploadBusy, UploadRejected
 
 log = logging.getLogger(__name__)
@@ -67,27 +67,61 @@ def _add(backends, owner_id, fileobj, filename, description, save_original: Save
     existing = _find_duplicate(backends, owner_id, sha256)
     if existing:
         raise DuplicateUpload(f"{name} is already in your gallery", existing.id)
+    fileobj.seek(0)
+    content_type = images.sniff(fileobj.read(32))  # process() refuses it if None
+    keys = _new_keys(owner_id, images.KINDS[content_type][0] if content_type else "")
+    original = _store_original_early(save_original, keys["original_key"], content_type, name)
     rendering = time.perf_counter()
     try:
         image = images.process(
             fileobj, limits=image_limits(backends.settings), budget=backends.decode_budget
         )
-    except images.ImageRejected as exc:
-        raise UploadRejected(f"{name} {exc}") from None
-    except images.DecodeBusy:
-        raise UploadBusy(
-            f"{name} could not be processed now: the server is busy with other large photos; "
-            "try again in a minute"
-        ) from None
+    except BaseException as exc:
+        _abandon(backends, original, keys["original_key"])
+        if isinstance(exc, images.ImageRejected):
+            raise UploadRejected(f"{name} {exc}") from None
+        if isinstance(exc, images.DecodeBusy):
+            raise UploadBusy(
+                f"{name} could not be processed now: the server is busy with other large "
+                "photos; try again in a minute"
+            ) from None
+        raise
     renditions_seconds = time.perf_counter() - rendering
     photo = _store_and_record(
-        backends, owner_id, save_original, name, size, sha256, image, description
+        backends, owner_id, keys, (save_original, original), name, size, sha256, image, description
     )
     announced = photo_events.announce(backends, UPLOADED, photo)
     if not (announced and backends.settings.label_jobs_from_events):
         _queue_labeling(backends, photo.id)  # else the label queue's subscription brings the job
     metrics.upload_done(size, time.perf_counter() - started, renditions_seconds)
     return photo
+
+
+def _new_keys(owner_id: int, extension: str) -> dict[str, str]:
+    base = f"u{owner_id}/{secrets.token_hex(12)}"
+    return {
+        "original_key": f"{base}/original.{extension}",
+        "preview_key": f"{base}/preview.jpg",
+        "thumbnail_key": f"{base}/thumbnail.jpg",
+    }
+
+
+def _store_original_early(save: Saver, key: str, content_type: str | None, name: str):
+    """Start storing the original beside the decode (None: nothing to store, or in-memory)."""
+    if content_type is None or getattr(save, "sequential", False):
+        return None
+    return early_original.start(partial(save, key, content_type=content_type, download_name=name))
+
+
+def _abandon(backends: Backends, original, key: str) -> None:
+    """The upload failed before its row: the original stored early must not stay an orphan."""
+    if original is None:
+        return
+    try:
+        original.result()
+    except StorageError:
+        return  # nothing stored (already logged by the store)
+    _remove(backends, [key])
 
 
 def image_limits(settings: Settings) -> images.Limits:
@@ -99,17 +133,18 @@ def image_limits(settings: Settings) -> images.Limits:
     )
 
 
-def _store_and_record(backends, owner_id, save_original, name, size, sha256, image, description):
-    token = secrets.token_hex(12)
-    base = f"u{owner_id}/{token}"
-    keys = {
-        "original_key": f"{base}/original.{image.extension}",
-        "preview_key": f"{base}/preview.jpg",
-        "thumbnail_key": f"{base}/thumbnail.jpg",
-    }
+def _store_and_record(
+    backends, owner_id, keys, original, name, size, sha256, image, description
+) -> Photo:
+    """``original``: (its saver, its early store's Future or None to store it now)."""
     stored: list[str] = []
+    save_original, early = original
     try:
-        _save(stored, keys["original_key"], save_original, image.content_type, name)
+        if early is None:
+            _save(stored, keys["original_key"], save_original, image.content_type, name)
+        else:
+            _wait_for(early, keys["original_key"])
+            stored.append(keys["original_key"])
         for kind, rendition in (("preview_key", image.preview), ("thumbnail_key", image.thumbnail)):
             saver = _streamer(backends, io.BytesIO(rendition.data))
             _save(stored, keys[kind], saver, "image/jpeg", None)
@@ -140,13 +175,26 @@ def _store_and_record(backends, owner_id, save_original, name, size, sha256, ima
 
 
 def _streamer(backends: Backends, fileobj: BinaryIO) -> Saver:
-    """A Saver that streams ``fileobj`` from its start into the store."""
+    """A Saver that streams ``fileobj`` from its start into the store: through a reader of its
+    own when the file has a descriptor (so it may run beside the decode), else from the file
+    itself (``sequential``: only once nothing else reads it)."""
+    reader = early_original.separate_reader(fileobj)
 
     def save(key: str, *, content_type: str, download_name: str | None) -> None:
-        fileobj.seek(0)
-        backends.store.save(key, fileobj, content_type=content_type, download_name=download_name)
+        source = reader or fileobj
+        source.seek(0)
+        backends.store.save(key, source, content_type=content_type, download_name=download_name)
 
+    save.sequential = reader is None
     return save
+
+
+def _wait_for(early, key: str) -> None:
+    try:
+        early.result()
+    except StorageError:
+        log.exception("storing %s failed", key)
+        raise
 
 
 def _save(stored: list[str], key: str, saver: Saver, content_type: str, download_name) -> None:
