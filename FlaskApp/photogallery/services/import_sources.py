@@ -13,13 +13,14 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
 
 from ..settings import Settings
+from ..storage.base import StorageError
 from .errors import InvalidInput
 
 
@@ -96,7 +97,7 @@ def _count(listing: Listing, why: str) -> None:
 
 class S3Source:
     """Every object under ``s3://bucket/prefix``, on the S3 endpoint the app's settings name
-    (S3_ENDPOINT_URL, AWS_REGION), read with the default credential chain."""
+    (S3_ENDPOINT_URL, AWS_REGION), read through an S3Store with the default credential chain."""
 
     def __init__(self, uri: str, settings: Settings) -> None:
         parts = urlsplit(uri)
@@ -108,60 +109,44 @@ class S3Source:
         if not self.region:
             raise InvalidInput("importing from S3 needs AWS_REGION")
         self.endpoint_url = settings.s3_endpoint_url
-        self._client = None  # made in each process on first use (after the pool starts)
+        self._store = None  # made in each process on first use (after the pool starts)
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.prefix}"
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_client": None}  # a boto3 client does not cross processes
+        return {**self.__dict__, "_store": None}  # its boto3 client does not cross processes
 
     def list_files(self) -> Listing:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         listing = Listing([])
         try:
-            for item in self._objects():
-                key = item["Key"]
-                name = key[len(self.prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
-                if key.endswith("/"):
+            for item in self._bucket().list_objects(self.prefix):
+                name = item.key[len(self.prefix) :].lstrip("/") or item.key.rsplit("/", 1)[-1]
+                if item.key.endswith("/"):
                     continue  # a "folder" marker some tools create
                 if any(part.startswith(".") for part in name.split("/")):
                     _count(listing, "hidden")
                     continue
-                listing.files.append(SourceFile(key, name, item["Size"]))
-        except (BotoCoreError, ClientError) as exc:
+                listing.files.append(SourceFile(item.key, name, item.size))
+        except StorageError as exc:
             raise InvalidInput(f"could not list {self}: {exc}") from None
         return listing
-
-    def _objects(self) -> Iterator[dict]:
-        pages = self._s3().get_paginator("list_objects_v2")
-        for page in pages.paginate(Bucket=self.bucket, Prefix=self.prefix):
-            yield from page.get("Contents", [])
 
     @contextmanager
     def fetch(self, file: SourceFile) -> Iterator[BinaryIO]:
         """Stream the object into a temporary file (deleted afterwards)."""
         with tempfile.TemporaryFile(prefix="photos-import-") as f:
-            body = self._s3().get_object(Bucket=self.bucket, Key=file.ref)["Body"]
-            shutil.copyfileobj(body, f, 2**20)
+            with closing(self._bucket().open(file.ref)) as body:
+                shutil.copyfileobj(body, f, 2**20)
             f.seek(0)
             yield f
 
-    def _s3(self):
-        if self._client is None:
-            from botocore.config import Config
+    def _bucket(self):
+        if self._store is None:
+            from ..storage.s3 import S3Store  # boto3 only when S3 is used
 
-            from ..aws import ProcessClient  # boto3 only when S3 is used
-
-            config = Config(
-                region_name=self.region,
-                signature_version="s3v4",
-                retries={"mode": "standard", "max_attempts": 3},
-                s3={"addressing_style": "path"} if self.endpoint_url else None,
-            )
-            self._client = ProcessClient("s3", config=config, endpoint_url=self.endpoint_url)
-        return self._client.get()
+            self._store = S3Store(self.bucket, region=self.region, endpoint_url=self.endpoint_url)
+        return self._store
 
 
 def open_source(location: str, settings: Settings) -> FolderSource | S3Source:

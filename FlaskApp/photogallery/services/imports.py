@@ -1,8 +1,8 @@
 """Bulk import: every file of a folder tree or S3 prefix through the browser's upload pipeline.
 
-Each file is hashed first; one whose sha256 the owner already has is skipped without decoding
-or storing, so a rerun resumes where the last one stopped. The rest go to uploads.add_photo
-(sniffing, limits, renditions, EXIF date, dedupe, labels queued). With more than one worker the
+Every file goes to uploads.add_photo (hash, dedupe, sniffing, limits, renditions, EXIF date,
+labels queued), which finds a photo the owner already has by its sha256 before decoding or
+storing anything, so a rerun resumes where the last one stopped. With more than one worker the
 files are shared out to a process pool (spawned, so no boto3 client or database connection is
 inherited) whose processes run at a lower priority than the web app on the same machine.
 """
@@ -24,6 +24,7 @@ from ..data.models import User
 from ..images import sniff
 from ..queue.inline import InlineQueue
 from ..settings import Settings
+from ..storage.base import StorageError
 from .errors import DuplicateUpload, UploadBusy, UploadRejected
 from .import_sources import ImportSource, SourceFile
 from .labeling import bind_inline_queue
@@ -41,7 +42,8 @@ IMPORTED, EXISTS, REFUSED, WOULD_IMPORT = "imported", "exists", "refused", "woul
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one file; ``photo_id`` is the new or already stored photo."""
+    """What became of one file; ``photo_id`` is the new or already stored photo, ``sha256``
+    that of a file a dry run would import (two such files with one hash are one photo)."""
 
     name: str
     status: str
@@ -127,7 +129,7 @@ def import_file(backends: Backends, source: ImportSource, job: Job, file: Source
     try:
         with source.fetch(file) as f:
             outcome = _import_open_file(backends, job, file.name, f)
-    except OSError as exc:
+    except (OSError, StorageError) as exc:  # the disk's or the source bucket's
         return Outcome(file.name, REFUSED, f"could not be read ({exc.__class__.__name__})")
     except Exception as exc:  # one bad file or hiccup must not stop a 10,000-photo import
         log.exception("importing %s failed", file.name)
@@ -139,30 +141,35 @@ def import_file(backends: Backends, source: ImportSource, job: Job, file: Source
 
 
 def _import_open_file(backends: Backends, job: Job, name: str, f) -> Outcome:
+    if job.dry_run:
+        return _judge(backends, job, name, f)
+    filename = name.rsplit("/", 1)[-1]
+    for attempt in range(BUSY_RETRIES + 1):
+        try:  # add_photo hashes first: a photo the owner has is found before any decoding
+            photo = add_photo(backends, job.owner_id, f, filename, job.description)
+            return Outcome(name, IMPORTED, photo_id=photo.id)
+        except DuplicateUpload as exc:  # there before the run, or stored by this run meanwhile
+            return Outcome(name, EXISTS, photo_id=exc.existing_id)
+        except UploadBusy:
+            if attempt == BUSY_RETRIES:
+                return Outcome(name, REFUSED, "too large to decode now; try again")
+            time.sleep(2**attempt)
+        except UploadRejected as exc:
+            return Outcome(name, REFUSED, _reason(str(exc), filename))
+    raise AssertionError("unreachable")
+
+
+def _judge(backends: Backends, job: Job, name: str, f) -> Outcome:
+    """A dry run: what would become of the file, from its hash and first bytes only."""
     sha256 = hashlib.file_digest(f, "sha256").hexdigest()
     with backends.engine.connect() as conn:
         existing = photo_data.find_by_sha256(conn, job.owner_id, sha256)
     if existing:
-        return Outcome(name, EXISTS, photo_id=existing.id, sha256=sha256)
-    if job.dry_run:
-        f.seek(0)
-        if sniff(f.read(32)) is None:
-            return Outcome(name, REFUSED, NOT_A_PHOTO, sha256=sha256)
-        return Outcome(name, WOULD_IMPORT, sha256=sha256)
-    filename = name.rsplit("/", 1)[-1]
-    for attempt in range(BUSY_RETRIES + 1):
-        try:
-            photo = add_photo(backends, job.owner_id, f, filename, job.description)
-            return Outcome(name, IMPORTED, photo_id=photo.id, sha256=sha256)
-        except DuplicateUpload as exc:  # the same bytes, stored by another worker meanwhile
-            return Outcome(name, EXISTS, photo_id=exc.existing_id, sha256=sha256)
-        except UploadBusy:
-            if attempt == BUSY_RETRIES:
-                return Outcome(name, REFUSED, "too large to decode now; try again", sha256=sha256)
-            time.sleep(2**attempt)
-        except UploadRejected as exc:
-            return Outcome(name, REFUSED, _reason(str(exc), filename), sha256=sha256)
-    raise AssertionError("unreachable")
+        return Outcome(name, EXISTS, photo_id=existing.id)
+    f.seek(0)
+    if sniff(f.read(32)) is None:
+        return Outcome(name, REFUSED, NOT_A_PHOTO)
+    return Outcome(name, WOULD_IMPORT, sha256=sha256)
 
 
 def _reason(message: str, filename: str) -> str:
