@@ -64,7 +64,8 @@ def unique(jpeg: bytes, n: int) -> bytes:
     return jpeg[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + jpeg[2:]
 
 
-def app_in(folder: Path, **settings):
+def bench_app(folder: Path, **settings):
+    """An app on a SQLite file and a photo folder in ``folder``, migrated, logging warnings only."""
     app = create_app(
         {
             "FLASK_SECRET": "bench-secret-" + "x" * 32,
@@ -76,8 +77,13 @@ def app_in(folder: Path, **settings):
         }
     )
     logging.getLogger("photogallery").setLevel(logging.WARNING)  # after create_app sets it
+    migrate.upgrade(app.extensions["photogallery"].engine)
+    return app
+
+
+def app_in(folder: Path, **settings):
+    app = bench_app(folder, **settings)
     backends = app.extensions["photogallery"]
-    migrate.upgrade(backends.engine)
     with backends.engine.begin() as conn:
         user = users.add_user(conn, provider="local", subject="bench", username="bench")
     return app, backends, user.id

@@ -24,9 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT), str(ROOT / "bench")]
 
 from bench_gallery import seed, sign_in, summary  # noqa: E402
+from bench_images import bench_app  # noqa: E402
 
-from photogallery import create_app  # noqa: E402
-from photogallery.data import migrate  # noqa: E402
 from photogallery.observability import tracing  # noqa: E402
 
 PASSWORD = "correct horse battery"
@@ -58,20 +57,6 @@ def spans_received(process: subprocess.Popen) -> int:
     return int(count)
 
 
-def build(folder: Path, **settings):
-    app = create_app(
-        {
-            "FLASK_SECRET": "bench-secret-" + "x" * 32,
-            "DATABASE_URL": f"sqlite:///{folder / 'photos.db'}",
-            "PHOTOS_DIR": str(folder / "photos"),
-            "LABELER": "none",
-            **settings,
-        }
-    )
-    migrate.upgrade(app.extensions["photogallery"].engine)
-    return app
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=1000)
@@ -80,8 +65,8 @@ def main() -> None:
     receiver, endpoint = start_receiver()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        off = build(folder, TRACING="none")
-        on = build(folder, TRACING="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
+        off = bench_app(folder, TRACING="none")
+        on = bench_app(folder, TRACING="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=endpoint)
         clients = {"none": off.test_client(), "otlp": on.test_client()}
         account = {"username": "bench", "password": PASSWORD}
         assert clients["none"].post("/api/users", json=account).status_code == 201

@@ -15,10 +15,9 @@ import pytest
 
 import photogallery
 from photogallery import ConfigError, create_app
-from photogallery.data import migrate
 from photogallery.observability import tracing
 from photogallery.services import label_worker
-from tests.conftest import photo_bytes
+from tests.conftest import photo_bytes, sqlite_app
 from tests.fixtures.otlp_receiver import OtlpReceiver, ReceivedSpan
 
 PASSWORD = "correct horse battery"
@@ -40,20 +39,9 @@ def traced(receiver, tmp_path, monkeypatch):
     made = []
 
     def _make(**settings):
-        app = create_app(
-            {
-                "TESTING": True,
-                "FLASK_SECRET": "test-secret-" + "x" * 32,
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'photos.db'}",
-                "PHOTOS_DIR": str(tmp_path / "photos"),
-                "LABELER": "none",
-                "TRACING": "otlp",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
-                **settings,
-            }
+        app = sqlite_app(
+            tmp_path, TRACING="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, **settings
         )
-        app.config["WTF_CSRF_ENABLED"] = False
-        migrate.upgrade(app.extensions["photogallery"].engine)
         made.append(app)
         return app
 
