@@ -81,14 +81,6 @@ def job_span(
     return _active.job_span(name, context_from(message_attributes), tags or {})
 
 
-def current_trace_id() -> str | None:
-    """The current trace id in X-Ray form (``1-5f84c7a1-...``), e.g. as a request id in logs;
-    None with tracing off or outside a trace."""
-    if _active is None:
-        return None
-    return _active.current_trace_id()
-
-
 @contextlib.contextmanager
 def suppressed() -> Iterator[None]:
     """Make no spans inside (the exporter's own calls, housekeeping loops)."""

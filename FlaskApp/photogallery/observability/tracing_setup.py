@@ -95,13 +95,6 @@ class Tracing:
         with self.tracer.start_as_current_span(name, parent, kind, attributes=tags) as span:
             yield span
 
-    def current_trace_id(self) -> str | None:
-        span_context = trace.get_current_span().get_span_context()
-        if not span_context.is_valid:
-            return None
-        hex_id = f"{span_context.trace_id:032x}"
-        return f"1-{hex_id[:8]}-{hex_id[8:]}"
-
     @contextmanager
     def suppressed(self) -> Iterator[None]:
         with suppress_instrumentation():
