@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import struct
 import sys
-import threading
 import unicodedata
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from . import image_scan
+from . import image_scan, threads
 from .decode_budget import DecodeBudget
 from .image_limits import (
     DecodeBusy,
@@ -368,26 +366,14 @@ class _Beside:
     thread instead when the helper has not started it (busy with another upload), so a
     request never waits in the helper's queue."""
 
-    _lock = threading.Lock()
-    _pool: ThreadPoolExecutor | None = None
-    _pid = 0
-
     def __init__(self, fn, *args) -> None:
         self._fn, self._args = fn, args
-        self._future: Future = self._helper().submit(fn, *args)
+        self._future: Future = threads.pool("renditions", 1).submit(fn, *args)
 
     def result(self):
         if self._future.cancel():
             return self._fn(*self._args)
         return self._future.result()
-
-    @classmethod
-    def _helper(cls) -> ThreadPoolExecutor:
-        with cls._lock:
-            if cls._pool is None or cls._pid != os.getpid():  # made after uWSGI forks
-                cls._pool = ThreadPoolExecutor(1, thread_name_prefix="renditions")
-                cls._pid = os.getpid()
-            return cls._pool
 
 
 def _reduce_factor(side: int, size: int) -> int:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import BinaryIO
 
-_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
+from .. import threads
+
 WORKERS = 4  # stores in flight at once per process; more uploads than that store in turn
 
 
@@ -57,10 +55,5 @@ def separate_reader(fileobj: BinaryIO) -> PositionalReader | None:
 
 
 def start(save: Callable[[], None]) -> Future[None]:
-    """Run ``save`` on this process's store threads (made after a fork, not inherited)."""
-    global _pool, _pool_pid
-    with _lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="store-original")
-            _pool_pid = os.getpid()
-        return _pool.submit(save)
+    """Run ``save`` on this process's store threads."""
+    return threads.pool("store-original", WORKERS).submit(save)
