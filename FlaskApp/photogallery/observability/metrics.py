@@ -53,7 +53,8 @@ def queue_lag(seconds: float) -> None:
 
 
 def sign_in_failed() -> None:
-    """A wrong password for a local account (the sign-in page, the API, a password change)."""
+    """A refused sign-in: a wrong local password (page, API, password change) or a refused
+    Cognito callback."""
     for sink in _sinks:
         sink.sign_in_failure()
 
