@@ -347,3 +347,27 @@ def test_removing_the_first_label_keeps_the_later_ones_searchable(conn):
     assert search(conn, alice, "armchair") == []
     assert search(conn, alice, "cat") == search(conn, alice, "rug") == [photo.id]
     assert search(conn, alice, "animal") == [photo.id]
+
+
+def test_a_page_reads_every_label_as_reading_the_photo_alone_does(conn):
+    """A page packs each photo's labels into one column (data/packed_rows.py): nothing is cut
+    (MySQL's GROUP_CONCAT stops at 1,024 bytes unless told otherwise), and names, parents,
+    sources and confidences come back as they were stored."""
+    alice = add_user(conn)
+    many, few, bare = (add_photo(conn, alice, n) for n in (1, 2, 3))
+    long_names = [
+        PhotoLabel(f"Label {n:02d} " + "x" * 80, 50 + n / 7, ("Parent é", "Ω")) for n in range(40)
+    ]
+    photo_data.set_labels(conn, many.id, long_names, model="m")
+    photo_data.set_labels(
+        conn, few.id, [PhotoLabel("Cat", 97.123456789, ("Pet", "Animal"))], model="m"
+    )
+    photo_data.add_owner_label(conn, few.id, "Grandma’s “cat”")
+    photo_data.add_owner_label(conn, few.id, "Sofa")
+    photo_data.remove_label(conn, few.id, "Sofa")
+    page = {p.id: p for p in photo_data.list_photos(conn, alice.id)}
+    assert len(page[many.id].labels) == 40
+    for photo in (many, few, bare):
+        assert page[photo.id] == photo_data.get_photo(conn, photo.id)
+    assert [lb.name for lb in page[few.id].labels] == ["Grandma’s “cat”", "Cat"]
+    assert page[bare.id].labels == ()

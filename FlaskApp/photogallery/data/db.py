@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from . import packed_rows
 from .mysql_pings import skip_cursor_pings
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ def make_engine(url: str) -> Engine:
         pool_size=5,
         max_overflow=10,
         pool_timeout=10,
-        connect_args={"connection_timeout": 5},
+        connect_args={"connection_timeout": 5, "init_command": packed_rows.MYSQL_SESSION},
     )
     event.listen(engine, "connect", skip_cursor_pings)  # nor one per statement
     return engine

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from . import terms as search_terms
 from .db import utcnow
 from .models import Photo, PhotoLabel, built
+from .packed_rows import packed, unpacked
 from .schema import photo_labels, photo_terms, photos
 
 Cursor = tuple[datetime, int]  # (created_at, id) of the last photo of the previous page
@@ -73,7 +74,8 @@ def list_photos(
 @lru_cache(maxsize=2 * (MAX_QUERY_TERMS + 1))
 def _page_statement(term_count: int, after_cursor: bool):
     """A page's statement for so many search terms, built once (building one costs more than
-    running it): every value is a bound parameter."""
+    running it): every value is a bound parameter. Each photo's labels come packed in one
+    column of its row (data/packed_rows.py)."""
     owner_id = bindparam("owner_id")
     before = (bindparam("before_created"), bindparam("before_id")) if after_cursor else None
     if term_count:
@@ -84,51 +86,37 @@ def _page_statement(term_count: int, after_cursor: bool):
         if before:
             stmt = stmt.where(_before(photos.c.created_at, photos.c.id, before))
         stmt = stmt.order_by(photos.c.created_at.desc(), photos.c.id.desc())
-    page = stmt.limit(bindparam("limit")).subquery("page")
-    return (
-        select(page, *_LABEL_COLUMNS)
-        .select_from(
-            page.outerjoin(
-                photo_labels,
-                and_(photo_labels.c.photo_id == page.c.id, photo_labels.c.source != "removed"),
-            )
-        )
-        .order_by(page.c.created_at.desc(), page.c.id.desc())
+    labels = (
+        select(packed(*_LABEL_COLUMNS))
+        .where(photo_labels.c.photo_id == photos.c.id, photo_labels.c.source != "removed")
+        .scalar_subquery()
     )
+    return stmt.add_columns(labels).limit(bindparam("limit"))
 
 
 _LABEL_COLUMNS = (
-    photo_labels.c.name.label("label_name"),
-    photo_labels.c.confidence.label("label_confidence"),
-    photo_labels.c.parents.label("label_parents"),
-    photo_labels.c.source.label("label_source"),
+    photo_labels.c.name,
+    photo_labels.c.confidence,
+    photo_labels.c.parents,
+    photo_labels.c.source,
 )
 
 
 def _photos_with_labels(result) -> list[Photo]:
-    """Photos from rows of (photo columns..., label columns) in page order, a row per label."""
-    fields = list(result.keys())[: -len(_LABEL_COLUMNS)]
-    at_id = fields.index("id")
+    """Photos from rows of (photo columns..., their labels packed) in page order."""
+    fields = list(result.keys())[:-1]
     found: list[Photo] = []
-    current = None
-    labels: list[PhotoLabel] = []
     for row in result.all():  # one fetchall, not a fetch per row
-        if row[at_id] != current:
-            if found:
-                _set_labels(found[-1], labels)
-            current, labels = row[at_id], []
-            found.append(built(Photo, dict(zip(fields, row, strict=False))))  # labels follow
-        if row[-4] is not None:  # a photo without labels has one row of NULLs
-            labels.append(_label(*row[-4:]))
-    if found:
-        _set_labels(found[-1], labels)
+        photo = built(Photo, dict(zip(fields, row, strict=False)))  # the labels come last
+        _set_labels(photo, [_label(*label) for label in unpacked(row[-1])])
+        found.append(photo)
     return found
 
 
-def _label(name: str, confidence: float, parents: str, source: str) -> PhotoLabel:
+def _label(name: str, confidence: float | str, parents: str, source: str) -> PhotoLabel:
     values = {
         "name": name,
-        "confidence": confidence,
+        "confidence": float(confidence),  # packed labels bring it as text
         "parents": tuple(filter(None, parents.split("|"))) if parents else (),
         "source": source,
     }
