@@ -362,12 +362,26 @@ def test_a_page_reads_every_label_as_reading_the_photo_alone_does(conn):
     photo_data.set_labels(
         conn, few.id, [PhotoLabel("Cat", 97.123456789, ("Pet", "Animal"))], model="m"
     )
-    photo_data.add_owner_label(conn, few.id, "Grandma’s “cat”")
+    photo_data.add_owner_label(conn, few.id, "Grandma\u2019s \u201ccat\u201d")
     photo_data.add_owner_label(conn, few.id, "Sofa")
     photo_data.remove_label(conn, few.id, "Sofa")
     page = {p.id: p for p in photo_data.list_photos(conn, alice.id)}
     assert len(page[many.id].labels) == 40
     for photo in (many, few, bare):
         assert page[photo.id] == photo_data.get_photo(conn, photo.id)
-    assert [lb.name for lb in page[few.id].labels] == ["Grandma’s “cat”", "Cat"]
+    assert [lb.name for lb in page[few.id].labels] == ["Grandma\u2019s \u201ccat\u201d", "Cat"]
     assert page[bare.id].labels == ()
+
+
+def test_a_page_read_again_shows_labels_changed_in_between(conn):
+    """Pages remember the label records they built, by the labels' own text, never by photo."""
+    alice = add_user(conn)
+    photo = add_photo(conn, alice, 1)
+    photo_data.set_labels(conn, photo.id, [PhotoLabel("Cat", 90.0)], model="m")
+    assert [lb.name for lb in photo_data.list_photos(conn, alice.id)[0].labels] == ["Cat"]
+    photo_data.set_labels(
+        conn, photo.id, [PhotoLabel("Cat", 40.0), PhotoLabel("Dog", 80.0)], model="m"
+    )
+    photo_data.remove_label(conn, photo.id, "Cat")
+    (again,) = photo_data.list_photos(conn, alice.id)
+    assert again.labels == (PhotoLabel("Dog", 80.0, (), "model"),)

@@ -175,3 +175,14 @@ def test_a_mysql_statement_is_one_round_trip_without_the_drivers_ping(app):
         driver._cmysql = counting.real
 
     assert counting.pings == 0
+
+
+def test_chips_remembered_by_the_process_keep_the_search_url_they_were_made_for():
+    """Apps under two URL prefixes in one process (or one app behind two) each get their own
+    links, though chips are built once per name and URL."""
+    labels = (PhotoLabel("Fish & Chips", 90.0),)
+    at_root = present.ChipLinks("/").for_labels(labels)
+    under_prefix = present.ChipLinks("/photos/").for_labels(labels)
+    assert at_root == '<a class="chip" href="/?q=Fish+%26+Chips">Fish &amp; Chips</a>'
+    assert under_prefix == '<a class="chip" href="/photos/?q=Fish+%26+Chips">Fish &amp; Chips</a>'
+    assert present.ChipLinks("/").for_labels(labels) == at_root

@@ -108,9 +108,17 @@ def _photos_with_labels(result) -> list[Photo]:
     found: list[Photo] = []
     for row in result.all():  # one fetchall, not a fetch per row
         photo = built(Photo, dict(zip(fields, row, strict=False)))  # the labels come last
-        _set_labels(photo, [_label(*label) for label in unpacked(row[-1])])
+        photo.__dict__["labels"] = _packed_labels(row[-1])
         found.append(photo)
     return found
+
+
+@lru_cache(maxsize=2048)
+def _packed_labels(text: str | None) -> tuple[PhotoLabel, ...]:
+    """A photo's labels from their packed text, in display order. Remembered (~1 KB each): a
+    page is read again and again, its labels are immutable records, and the text is all of
+    them, so a changed label is a new text."""
+    return _specific_first([_label(*fields) for fields in unpacked(text)])
 
 
 def _label(name: str, confidence: float | str, parents: str, source: str) -> PhotoLabel:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from jinja2.filters import do_urlencode  # the template's own |urlencode: the same links
 from markupsafe import Markup
@@ -33,15 +34,20 @@ def chips(labels: Iterable[PhotoLabel]) -> list[Chip]:
     ]
 
 
+MAX_CHIPS = 4096  # chips remembered by a process (~1 MB); a page has ~20 label names
+
+
 class ChipLinks:
     """A gallery page's first chips per photo as HTML, each linking to a search for its label.
-    A chip is built and escaped once per label name: a page repeats a few names ~150 times, and
-    escaping each as the template would was a tenth of the page's time."""
+    A chip is built and escaped once per label name and search URL in a process: a page
+    repeats a few names ~150 times, the next page mostly the same ones, and escaping each as
+    the template would was a tenth of the page's time."""
+
+    _chips: ClassVar[dict[tuple[str, str], Markup]] = {}  # by (search URL, name), all threads
 
     def __init__(self, search_url: str, shown: int = 3) -> None:
         self.search_url = search_url
         self.shown = shown
-        self._chips: dict[str, Markup] = {}
 
     def for_labels(self, labels: Sequence[PhotoLabel]) -> Markup:
         """The first ``shown`` chips, as ``chips`` orders and folds them."""
@@ -55,10 +61,13 @@ class ChipLinks:
         return Markup("".join(found))  # noqa: S704 (each part is escaped Markup already)
 
     def _chip(self, name: str) -> Markup:
-        chip = self._chips.get(name)
+        chip = self._chips.get((self.search_url, name))
         if chip is None:
             link = f"{self.search_url}?{do_urlencode({'q': name})}"
-            chip = self._chips[name] = Markup('<a class="chip" href="{}">{}</a>').format(link, name)
+            chip = Markup('<a class="chip" href="{}">{}</a>').format(link, name)
+            if len(self._chips) >= MAX_CHIPS:
+                self._chips.clear()  # cheaper than an LRU; the next page builds its chips again
+            self._chips[(self.search_url, name)] = chip
         return chip
 
 
