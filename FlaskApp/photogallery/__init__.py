@@ -28,6 +28,7 @@ from .web import (
     health,
     hosts,
     ids,
+    links,
     media,
     metrics,
     sessions_api,
@@ -55,6 +56,7 @@ def create_app(test_config: Mapping[str, object] | None = None) -> Flask:
     register_blueprints(app)
     errors.register(app)
     headers.register(app)
+    links.register(app)
     cli.register(app)
     return app
 

@@ -89,10 +89,11 @@ def alt_text(photo: Photo, shared: set[str] = frozenset()) -> str:
 def month_groups(items: Sequence[tuple]) -> list[tuple[str, list[tuple]]]:
     """Consecutive items (photo first) grouped by the month taken (EXIF), else uploaded."""
     groups: list[tuple[str, list[tuple]]] = []
+    last = None
     for item in items:
-        photo = item[0]
-        month = (photo.taken_at or photo.created_at).strftime("%B %Y")
-        if not groups or groups[-1][0] != month:
-            groups.append((month, []))
+        when = item[0].taken_at or item[0].created_at
+        if (when.year, when.month) != last:  # a month's name is made once, not per photo
+            last = (when.year, when.month)
+            groups.append((when.strftime("%B %Y"), []))
         groups[-1][1].append(item)
     return groups
