@@ -186,3 +186,21 @@ def test_chips_remembered_by_the_process_keep_the_search_url_they_were_made_for(
     assert at_root == '<a class="chip" href="/?q=Fish+%26+Chips">Fish &amp; Chips</a>'
     assert under_prefix == '<a class="chip" href="/photos/?q=Fish+%26+Chips">Fish &amp; Chips</a>'
     assert present.ChipLinks("/").for_labels(labels) == at_root
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_chips_remembered_for_a_page_change_with_its_labels(make_app):
+    """A page seen again reuses its photos' chips; a label added or removed shows at once."""
+    app = make_app()
+    client = library(app, count=3)
+    engine = app.extensions["photogallery"].engine
+    client.get("/")  # the sign-up's welcome shows once
+    first = client.get("/").text
+    assert client.get("/").text == first
+    with engine.begin() as conn:
+        newest = conn.execute(select(photos.c.id).order_by(photos.c.id.desc())).scalar()
+        photo_data.add_owner_label(conn, newest, "Zebra crossing")
+        photo_data.remove_label(conn, newest, "Fish & Chips")
+    changed = client.get("/").text
+    chips = re.search(rf'data-id="{newest}".*?<p class="chips">(.*?)</p>', changed, re.S).group(1)
+    assert "Zebra crossing" in chips and "Fish" not in chips

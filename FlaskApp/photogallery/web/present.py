@@ -44,6 +44,10 @@ class ChipLinks:
     the template would was a tenth of the page's time."""
 
     _chips: ClassVar[dict[tuple[str, str], Markup]] = {}  # by (search URL, name), all threads
+    # A photo's chips by its labels' tuple: the data layer hands out the same tuple for the
+    # same labels (data/photos.py), so a page seen again finds them all. Keyed by identity,
+    # the tuple kept beside its chips so that its id cannot be reused while remembered.
+    _by_labels: ClassVar[dict[tuple[int, str, int], tuple[Sequence[PhotoLabel], Markup]]] = {}
 
     def __init__(self, search_url: str, shown: int = 3) -> None:
         self.search_url = search_url
@@ -51,6 +55,17 @@ class ChipLinks:
 
     def for_labels(self, labels: Sequence[PhotoLabel]) -> Markup:
         """The first ``shown`` chips, as ``chips`` orders and folds them."""
+        key = (id(labels), self.search_url, self.shown)
+        found = self._by_labels.get(key)
+        if found is not None and found[0] is labels:
+            return found[1]
+        chips = self._first_chips(labels)
+        if len(self._by_labels) >= MAX_CHIPS:
+            self._by_labels.clear()
+        self._by_labels[key] = (labels, chips)
+        return chips
+
+    def _first_chips(self, labels: Sequence[PhotoLabel]) -> Markup:
         folded = {p.casefold() for lb in labels for p in lb.parents}
         found = []
         for lb in labels:
