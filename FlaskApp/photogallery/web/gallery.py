@@ -28,20 +28,18 @@ def index():
         flash(str(exc), "error")
         return redirect(url_for("gallery.index", q=query or None))
     # The grid shows the thumbnail, or the preview where a column needs more pixels (srcset):
-    # two signed URLs per photo, not three.
+    # two signed URLs per photo, not three. Attributes are joined here, so that the template
+    # escapes one value per attribute (~500 escapes a page were a tenth of its time).
     shared = present.shared_descriptions(page.photos)
     links = present.ChipLinks(url_for("gallery.index"))
-    items = [
-        (
-            photo,
-            backends.store.url(photo.thumbnail_key),
-            backends.store.url(photo.preview_key),
-            present.alt_text(photo, shared),
-            links.for_labels(photo.labels),
-        )
-        for photo in page.photos
-    ]
     photos_url = url_for("gallery.photo", photo_id=0).removesuffix("0")  # links add the id
+    items = []
+    for photo in page.photos:
+        thumbnail_url = backends.store.url(photo.thumbnail_key)
+        srcset = f"{thumbnail_url} 400w, {backends.store.url(photo.preview_key)} 1600w"
+        alt = present.alt_text(photo, shared)
+        href = f"{photos_url}{photo.id}"
+        items.append((photo, href, thumbnail_url, srcset, alt, links.for_labels(photo.labels)))
     return render_template(
         "gallery.html",
         items=items,
