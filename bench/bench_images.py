@@ -6,7 +6,8 @@
   ~3 MB, each unique) through the real upload service (services.uploads.add_photo: hash,
   duplicate check, scan, decode, renditions, three stored objects, the row) on SQLite and a
   local photo folder; medians of --runs, without and with an EXIF rotation. ``--against REV``
-  also runs images.py as it was at git revision REV, alternating run by run in this process
+  also runs images.py and services/uploads.py as they were at git revision REV, alternating
+  run by run in this process
   (A/B: on a busy machine only the ratio means much).
 - Quality: SSIM of the renditions against those uploads made before issue 14
   (tests/fixtures/renditions.py) on eight scikit-image photos at 12 MP, min and median.
@@ -89,38 +90,53 @@ def app_in(folder: Path, **settings):
     return app, backends, user.id
 
 
-def images_at(rev: str):
-    """photogallery.images as it was at git revision ``rev``, as a module of its own."""
+def module_at(rev: str, path: str, name: str):
+    """The module at ``path`` (under FlaskApp/photogallery) as it was at git revision ``rev``,
+    loaded as a module of its own called photogallery.``name``; its relative imports are
+    today's modules."""
     source = subprocess.run(
-        ["git", "show", f"{rev}:FlaskApp/photogallery/images.py"],
+        ["git", "show", f"{rev}:FlaskApp/photogallery/{path}"],
         cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    path = Path(tempfile.mkdtemp()) / "images_before.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("photogallery._images_before", path)
+    file = Path(tempfile.mkdtemp()) / Path(path).name
+    file.write_text(source)
+    package = ".".join(["photogallery", *Path(path).parent.parts])
+    spec = importlib.util.spec_from_file_location(f"{package}.{name}", file)
     module = importlib.util.module_from_spec(spec)
-    module.__package__ = "photogallery"
+    module.__package__ = package
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
 
+def variant_at(rev: str):
+    """(uploads, images) as they were at ``rev``: the old upload service calls the old images."""
+    old_images = module_at(rev, "images.py", "_images_before")
+    old_uploads = module_at(rev, "services/uploads.py", "_uploads_before")
+    old_uploads.images = old_images
+    return old_uploads, old_images
+
+
 class Stages:
     """Wall time spent in the upload's stages, by wrapping the functions that do them."""
 
-    WRAPPED = (
-        (image_scan, "scan", "parse"),
-        (uploads, "_digest", "hash"),
-        (uploads, "_find_duplicate", "db"),
-        (uploads, "_store_and_record", "store+db"),
+    IN_UPLOADS = (
+        ("_digest", "hash"),
+        ("_find_duplicate", "db"),
+        ("_store_and_record", "store+db"),
     )
-    IN_IMAGES = (("_load", "decode"), ("_shrink", "resize+rotate"), ("_decode", "_decode"))
+    IN_IMAGES = (
+        ("_load", "decode"),
+        ("_shrink", "resize+rotate"),
+        ("_decode", "_decode"),
+        ("_encode_both", "encodes"),
+    )
 
-    def __init__(self, module) -> None:
-        self.module = module
+    def __init__(self, uploads_module, images_module) -> None:
+        self.uploads, self.images = uploads_module, images_module
         self.spent: dict[str, float] = {}
 
     def _wrap(self, owner, name: str, stage: str, stack: contextlib.ExitStack) -> None:
@@ -138,18 +154,17 @@ class Stages:
     def run(self, backends, owner_id: int, jpeg: bytes, name: str) -> dict[str, float]:
         self.spent = {}
         with contextlib.ExitStack() as stack:
-            for owner, fn, stage in self.WRAPPED:
-                self._wrap(owner, fn, stage, stack)
+            self._wrap(image_scan, "scan", "parse", stack)
+            for fn, stage in self.IN_UPLOADS:
+                self._wrap(self.uploads, fn, stage, stack)
             for fn, stage in self.IN_IMAGES:
-                self._wrap(self.module, fn, stage, stack)
-            self._wrap(self.module, "process", "process", stack)
-            stack.enter_context(_patched(uploads, "images", self.module))
+                self._wrap(self.images, fn, stage, stack)
             # As the web layer hands it over: werkzeug spools a body over 500 KB to a file.
             upload = stack.enter_context(tempfile.TemporaryFile())
             upload.write(jpeg)
             upload.seek(0)
             t0, cpu0, all0 = time.perf_counter(), time.thread_time(), time.process_time()
-            uploads.add_photo(backends, owner_id, upload, name)
+            self.uploads.add_photo(backends, owner_id, upload, name)
             total = time.perf_counter() - t0
             # CPU of the request's thread: its wall time when the helper has a core of its own
             # (a loaded machine stretches wall times, much less these).
@@ -159,9 +174,9 @@ class Stages:
             "decode": s["decode"],
             "resize+rotate": s["resize+rotate"],
             "EXIF, open": s["_decode"] - s["decode"] - s["resize+rotate"],
-            "encodes": s["process"] - s["_decode"] - s["parse"],
+            "encodes": s["encodes"],
             "parse (scan)": s["parse"],
-            "hash": s["hash"],
+            "hash": s["hash"],  # on the helper thread, beside the scan, since issue 14
             "store+db": s["db"] + s["store+db"],
             "total": total * 1000,
             "thread CPU": thread_cpu * 1000,
@@ -180,9 +195,9 @@ def _patched(owner, name: str, value):
 
 
 def stage_table(runs: int, against: str | None) -> dict[str, dict[str, float]]:
-    variants = {"now": images}
+    variants = {"now": (uploads, images)}
     if against:
-        variants = {f"at {against}": images_at(against), **variants}
+        variants = {f"at {against}": variant_at(against), **variants}
     base = camera_like_jpeg()
     photos = {1: base, 6: renditions.with_orientation(base, 6)}
     print(f"\n12 MP JPEG upload, {len(base) / 1e6:.1f} MB, through add_photo; median of {runs}")
@@ -191,10 +206,10 @@ def stage_table(runs: int, against: str | None) -> dict[str, dict[str, float]]:
         _app, backends, owner = app_in(Path(tmp))
         n = 0
         for run in range(runs + 1):  # the first warms up
-            for label, module in variants.items():
+            for label, modules in variants.items():
                 for orientation, jpeg in photos.items():
                     n += 1
-                    stages = Stages(module).run(backends, owner, unique(jpeg, n), f"p{n}.jpg")
+                    stages = Stages(*modules).run(backends, owner, unique(jpeg, n), f"p{n}.jpg")
                     if run:
                         times.setdefault((label, orientation), []).append(stages)
     medians = {
@@ -282,8 +297,9 @@ def peak_rss_mb(runs: int, against: str | None) -> float:
 
 def rss_child(photo: str, runs: int, against: str | None) -> None:
     jpegs = [unique(Path(photo).read_bytes(), n) for n in range(runs)]
-    if against:
-        uploads.images = images_at(against)
+    if against:  # the API calls the service through its module: swap the module's functions
+        old_uploads, _ = variant_at(against)
+        uploads.add_photo = old_uploads.add_photo
     with tempfile.TemporaryDirectory() as tmp:
         app, backends, owner = app_in(Path(tmp))
         from photogallery.services.auth.accounts import create_api_token
@@ -305,7 +321,9 @@ def rss_child(photo: str, runs: int, against: str | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--against", metavar="REV", help="also time images.py at this revision")
+    parser.add_argument(
+        "--against", metavar="REV", help="also time images.py and uploads.py at this revision"
+    )
     parser.add_argument("--rss-child", metavar="PHOTO", help=argparse.SUPPRESS)
     add_record_option(parser)
     args = parser.parse_args()
@@ -335,7 +353,7 @@ def main() -> None:
     )
     if args.against:
         before = peak_rss_mb(min(args.runs, 10), args.against)
-        print(f"  with images.py at {args.against}: {before:.0f} MiB")
+        print(f"  with images.py and uploads.py at {args.against}: {before:.0f} MiB")
 
     figures = [
         Figure("upload.total", now["total"], "ms"),
