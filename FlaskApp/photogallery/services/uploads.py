@@ -257,10 +257,9 @@ def _find_duplicate(backends: Backends, owner_id: int, sha256: str) -> Photo | N
 
 def _digest(fileobj: BinaryIO) -> str:
     fileobj.seek(0)
-    digest = hashlib.sha256()
-    while chunk := fileobj.read(1024 * 1024):
-        digest.update(chunk)
-    return digest.hexdigest()
+    # One buffer read into again, not a new 1 MB bytes a read: with the fixed mmap threshold
+    # of Deploy/bin/photos-web each of those is fresh pages (a 3 MB upload: 1,500 faults).
+    return hashlib.file_digest(fileobj, "sha256").hexdigest()
 
 
 def clean_filename(filename: str | None) -> str:
