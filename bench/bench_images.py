@@ -13,7 +13,11 @@
   (tests/fixtures/renditions.py) on eight scikit-image photos at 12 MP, min and median.
 - Labels: with LABELER=onnx on the inline queue, the time from add_photo's return (the
   response) to the labels stored, and the labeler's own time, medians.
-- Memory: peak RSS (VmHWM) of a fresh process that serves --runs uploads through the API.
+- Memory: peak RSS (VmHWM) of a fresh process that imports only the app and serves up to 10
+  uploads through the API (bench/upload_rss.py), the figure issue 14 quotes; ``--against``
+  also for the whole app at REV.
+- Everything runs under the allocator settings of Deploy/bin/photos-web (glibc's mmap
+  threshold, Pillow's block cache), as the served process does; --glibc-defaults without.
 
 Ends with the figures against bench/figures.json (record.py): moves over 20 % are flagged.
 """
@@ -24,7 +28,8 @@ import argparse
 import contextlib
 import importlib.util
 import io
-import logging
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -36,9 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT), str(ROOT / "bench")]
 
 from record import Figure, add_record_option, report  # noqa: E402
+from upload_rss import bench_app  # noqa: E402
 
-from photogallery import create_app, image_scan, images  # noqa: E402
-from photogallery.data import migrate, users  # noqa: E402
+from photogallery import image_scan, images  # noqa: E402
+from photogallery.data import users  # noqa: E402
 from photogallery.services import uploads  # noqa: E402
 from tests.fixtures import renditions  # noqa: E402
 
@@ -63,23 +69,6 @@ def unique(jpeg: bytes, n: int) -> bytes:
     """The same picture with a comment segment, so its bytes (and sha256) differ."""
     text = f"run {n}".encode()
     return jpeg[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + jpeg[2:]
-
-
-def bench_app(folder: Path, **settings):
-    """An app on a SQLite file and a photo folder in ``folder``, migrated, logging warnings only."""
-    app = create_app(
-        {
-            "FLASK_SECRET": "bench-secret-" + "x" * 32,
-            "DATABASE_URL": f"sqlite:///{folder / 'photos.db'}",
-            "PHOTOS_DIR": str(folder / "photos"),
-            "LABELER": "none",
-            "LABEL_QUEUE": "inline",
-            **settings,
-        }
-    )
-    logging.getLogger("photogallery").setLevel(logging.WARNING)  # after create_app sets it
-    migrate.upgrade(app.extensions["photogallery"].engine)
-    return app
 
 
 def app_in(folder: Path, **settings):
@@ -283,39 +272,44 @@ def labels_after_response(runs: int) -> tuple[float, float]:
 
 
 def peak_rss_mb(runs: int, against: str | None) -> float:
-    """VmHWM of a fresh process that uploads ``runs`` 12 MP photos through the API."""
-    with tempfile.NamedTemporaryFile(suffix=".jpg") as photo:
-        # Made here: making it takes far more memory than serving it.
-        photo.write(camera_like_jpeg())
-        photo.flush()
-        args = [sys.executable, __file__, "--rss-child", photo.name, "--runs", str(runs)]
+    """VmHWM of a fresh process that imports only the app (at ``against``, or this checkout)
+    and serves ``runs`` 12 MP photos through the API (bench/upload_rss.py)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        photos, tree = Path(tmp) / "photos", ROOT
+        photos.mkdir()
+        base = camera_like_jpeg()  # made here: making it takes far more memory than serving it
+        for n in range(runs):
+            (photos / f"m{n}.jpg").write_bytes(unique(base, n))
         if against:
-            args += ["--against", against]
+            tree = Path(tmp) / "tree"
+            tree.mkdir()
+            archive = subprocess.run(
+                ["git", "archive", against, "FlaskApp"], cwd=ROOT, check=True, capture_output=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        args = [sys.executable, str(ROOT / "bench" / "upload_rss.py"), str(tree), str(photos)]
         out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     return float(out.split()[-1])
 
 
-def rss_child(photo: str, runs: int, against: str | None) -> None:
-    jpegs = [unique(Path(photo).read_bytes(), n) for n in range(runs)]
-    if against:  # the API calls the service through its module: swap the module's functions
-        old_uploads, _ = variant_at(against)
-        uploads.add_photo = old_uploads.add_photo
-    with tempfile.TemporaryDirectory() as tmp:
-        app, backends, owner = app_in(Path(tmp))
-        from photogallery.services.auth.accounts import create_api_token
+# The allocator settings Deploy/bin/photos-web serves with: `export NAME="${NAME:-value}"`.
+_SERVED = re.compile(r'^export ((?:MALLOC|PILLOW)_\w+)="\$\{\1:-([^}]*)\}"', re.MULTILINE)
 
-        token = create_api_token(backends, owner)
-        client = app.test_client()
-        for n, jpeg in enumerate(jpegs):
-            answer = client.post(
-                "/api/photos",
-                data={"file": (io.BytesIO(jpeg), f"m{n}.jpg")},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            assert answer.status_code == 201, answer.get_json()
-    status = Path("/proc/self/status").read_text()
-    hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
-    print(int(hwm.split()[1]) / 1024)
+
+def served_allocator() -> dict[str, str]:
+    """glibc's and Pillow's memory settings of the served process (Deploy/bin/photos-web)."""
+    return dict(_SERVED.findall((ROOT / "Deploy" / "bin" / "photos-web").read_text()))
+
+
+def run_as_served(glibc_defaults: bool) -> None:
+    """Run again under the served process's allocator settings (read by glibc and Pillow at
+    start, so they cannot be changed in this process); without them for ``glibc_defaults``."""
+    served = served_allocator()
+    env = {k: v for k, v in os.environ.items() if k not in served}
+    if not glibc_defaults:
+        env.update(served)
+    if any(os.environ.get(k) != env.get(k) for k in served):
+        raise SystemExit(subprocess.run([sys.executable, *sys.argv], env=env).returncode)
 
 
 def main() -> None:
@@ -324,12 +318,16 @@ def main() -> None:
     parser.add_argument(
         "--against", metavar="REV", help="also time images.py and uploads.py at this revision"
     )
-    parser.add_argument("--rss-child", metavar="PHOTO", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--glibc-defaults",
+        action="store_true",
+        help="without the allocator settings of Deploy/bin/photos-web (figures before 2026-12-03)",
+    )
     add_record_option(parser)
     args = parser.parse_args()
-    if args.rss_child:
-        rss_child(args.rss_child, args.runs, args.against)
-        return
+    run_as_served(args.glibc_defaults)
+    settings = {k: os.environ.get(k, "default") for k in served_allocator()}
+    print("allocator:", ", ".join(f"{k}={v}" for k, v in settings.items()))
     stages = stage_table(args.runs, args.against)
     now, rotated = stages["now, EXIF 1"], stages["now, EXIF 6"]
 
@@ -349,11 +347,12 @@ def main() -> None:
 
     rss = peak_rss_mb(min(args.runs, 10), None)
     print(
-        f"\nPeak RSS of a process serving {min(args.runs, 10)} uploads (no labeler): {rss:.0f} MiB"
+        f"\nPeak RSS of a fresh process that imports the app and serves {min(args.runs, 10)} "
+        f"uploads through the API (no labeler): {rss:.0f} MiB"
     )
     if args.against:
         before = peak_rss_mb(min(args.runs, 10), args.against)
-        print(f"  with images.py and uploads.py at {args.against}: {before:.0f} MiB")
+        print(f"  the app at {args.against}: {before:.0f} MiB")
 
     figures = [
         Figure("upload.total", now["total"], "ms"),
