@@ -6,13 +6,18 @@
   ~3 MB, each unique) through the real upload service (services.uploads.add_photo: hash,
   duplicate check, scan, decode, renditions, three stored objects, the row) on SQLite and a
   local photo folder; medians of --runs, without and with an EXIF rotation. ``--against REV``
-  also runs images.py as it was at git revision REV, alternating run by run in this process
+  also runs images.py and services/uploads.py as they were at git revision REV, alternating
+  run by run in this process
   (A/B: on a busy machine only the ratio means much).
 - Quality: SSIM of the renditions against those uploads made before issue 14
   (tests/fixtures/renditions.py) on eight scikit-image photos at 12 MP, min and median.
 - Labels: with LABELER=onnx on the inline queue, the time from add_photo's return (the
   response) to the labels stored, and the labeler's own time, medians.
-- Memory: peak RSS (VmHWM) of a fresh process that serves --runs uploads through the API.
+- Memory: peak RSS (VmHWM) of a fresh process that imports only the app and serves up to 10
+  uploads through the API (bench/upload_rss.py), the figure issue 14 quotes; ``--against``
+  also for the whole app at REV.
+- Everything runs under the allocator settings of Deploy/bin/photos-web (glibc's mmap
+  threshold, Pillow's block cache), as the served process does; --glibc-defaults without.
 
 Ends with the figures against bench/figures.json (record.py): moves over 20 % are flagged.
 """
@@ -23,7 +28,8 @@ import argparse
 import contextlib
 import importlib.util
 import io
-import logging
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -35,9 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "FlaskApp"), str(ROOT), str(ROOT / "bench")]
 
 from record import Figure, add_record_option, report  # noqa: E402
+from upload_rss import bench_app  # noqa: E402
 
-from photogallery import create_app, image_scan, images  # noqa: E402
-from photogallery.data import migrate, users  # noqa: E402
+from photogallery import image_scan, images  # noqa: E402
+from photogallery.data import users  # noqa: E402
 from photogallery.services import uploads  # noqa: E402
 from tests.fixtures import renditions  # noqa: E402
 
@@ -64,23 +71,6 @@ def unique(jpeg: bytes, n: int) -> bytes:
     return jpeg[:2] + b"\xff\xfe" + (len(text) + 2).to_bytes(2, "big") + text + jpeg[2:]
 
 
-def bench_app(folder: Path, **settings):
-    """An app on a SQLite file and a photo folder in ``folder``, migrated, logging warnings only."""
-    app = create_app(
-        {
-            "FLASK_SECRET": "bench-secret-" + "x" * 32,
-            "DATABASE_URL": f"sqlite:///{folder / 'photos.db'}",
-            "PHOTOS_DIR": str(folder / "photos"),
-            "LABELER": "none",
-            "LABEL_QUEUE": "inline",
-            **settings,
-        }
-    )
-    logging.getLogger("photogallery").setLevel(logging.WARNING)  # after create_app sets it
-    migrate.upgrade(app.extensions["photogallery"].engine)
-    return app
-
-
 def app_in(folder: Path, **settings):
     app = bench_app(folder, **settings)
     backends = app.extensions["photogallery"]
@@ -89,38 +79,53 @@ def app_in(folder: Path, **settings):
     return app, backends, user.id
 
 
-def images_at(rev: str):
-    """photogallery.images as it was at git revision ``rev``, as a module of its own."""
+def module_at(rev: str, path: str, name: str):
+    """The module at ``path`` (under FlaskApp/photogallery) as it was at git revision ``rev``,
+    loaded as a module of its own called photogallery.``name``; its relative imports are
+    today's modules."""
     source = subprocess.run(
-        ["git", "show", f"{rev}:FlaskApp/photogallery/images.py"],
+        ["git", "show", f"{rev}:FlaskApp/photogallery/{path}"],
         cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    path = Path(tempfile.mkdtemp()) / "images_before.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("photogallery._images_before", path)
+    file = Path(tempfile.mkdtemp()) / Path(path).name
+    file.write_text(source)
+    package = ".".join(["photogallery", *Path(path).parent.parts])
+    spec = importlib.util.spec_from_file_location(f"{package}.{name}", file)
     module = importlib.util.module_from_spec(spec)
-    module.__package__ = "photogallery"
+    module.__package__ = package
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
 
+def variant_at(rev: str):
+    """(uploads, images) as they were at ``rev``: the old upload service calls the old images."""
+    old_images = module_at(rev, "images.py", "_images_before")
+    old_uploads = module_at(rev, "services/uploads.py", "_uploads_before")
+    old_uploads.images = old_images
+    return old_uploads, old_images
+
+
 class Stages:
     """Wall time spent in the upload's stages, by wrapping the functions that do them."""
 
-    WRAPPED = (
-        (image_scan, "scan", "parse"),
-        (uploads, "_digest", "hash"),
-        (uploads, "_find_duplicate", "db"),
-        (uploads, "_store_and_record", "store+db"),
+    IN_UPLOADS = (
+        ("_digest", "hash"),
+        ("_find_duplicate", "db"),
+        ("_store_and_record", "store+db"),
     )
-    IN_IMAGES = (("_load", "decode"), ("_shrink", "resize+rotate"), ("_decode", "_decode"))
+    IN_IMAGES = (
+        ("_load", "decode"),
+        ("_shrink", "resize+rotate"),
+        ("_decode", "_decode"),
+        ("_encode_both", "encodes"),
+    )
 
-    def __init__(self, module) -> None:
-        self.module = module
+    def __init__(self, uploads_module, images_module) -> None:
+        self.uploads, self.images = uploads_module, images_module
         self.spent: dict[str, float] = {}
 
     def _wrap(self, owner, name: str, stage: str, stack: contextlib.ExitStack) -> None:
@@ -138,18 +143,17 @@ class Stages:
     def run(self, backends, owner_id: int, jpeg: bytes, name: str) -> dict[str, float]:
         self.spent = {}
         with contextlib.ExitStack() as stack:
-            for owner, fn, stage in self.WRAPPED:
-                self._wrap(owner, fn, stage, stack)
+            self._wrap(image_scan, "scan", "parse", stack)
+            for fn, stage in self.IN_UPLOADS:
+                self._wrap(self.uploads, fn, stage, stack)
             for fn, stage in self.IN_IMAGES:
-                self._wrap(self.module, fn, stage, stack)
-            self._wrap(self.module, "process", "process", stack)
-            stack.enter_context(_patched(uploads, "images", self.module))
+                self._wrap(self.images, fn, stage, stack)
             # As the web layer hands it over: werkzeug spools a body over 500 KB to a file.
             upload = stack.enter_context(tempfile.TemporaryFile())
             upload.write(jpeg)
             upload.seek(0)
             t0, cpu0, all0 = time.perf_counter(), time.thread_time(), time.process_time()
-            uploads.add_photo(backends, owner_id, upload, name)
+            self.uploads.add_photo(backends, owner_id, upload, name)
             total = time.perf_counter() - t0
             # CPU of the request's thread: its wall time when the helper has a core of its own
             # (a loaded machine stretches wall times, much less these).
@@ -159,9 +163,9 @@ class Stages:
             "decode": s["decode"],
             "resize+rotate": s["resize+rotate"],
             "EXIF, open": s["_decode"] - s["decode"] - s["resize+rotate"],
-            "encodes": s["process"] - s["_decode"] - s["parse"],
+            "encodes": s["encodes"],
             "parse (scan)": s["parse"],
-            "hash": s["hash"],
+            "hash": s["hash"],  # on the helper thread, beside the scan, since issue 14
             "store+db": s["db"] + s["store+db"],
             "total": total * 1000,
             "thread CPU": thread_cpu * 1000,
@@ -180,9 +184,9 @@ def _patched(owner, name: str, value):
 
 
 def stage_table(runs: int, against: str | None) -> dict[str, dict[str, float]]:
-    variants = {"now": images}
+    variants = {"now": (uploads, images)}
     if against:
-        variants = {f"at {against}": images_at(against), **variants}
+        variants = {f"at {against}": variant_at(against), **variants}
     base = camera_like_jpeg()
     photos = {1: base, 6: renditions.with_orientation(base, 6)}
     print(f"\n12 MP JPEG upload, {len(base) / 1e6:.1f} MB, through add_photo; median of {runs}")
@@ -191,10 +195,10 @@ def stage_table(runs: int, against: str | None) -> dict[str, dict[str, float]]:
         _app, backends, owner = app_in(Path(tmp))
         n = 0
         for run in range(runs + 1):  # the first warms up
-            for label, module in variants.items():
+            for label, modules in variants.items():
                 for orientation, jpeg in photos.items():
                     n += 1
-                    stages = Stages(module).run(backends, owner, unique(jpeg, n), f"p{n}.jpg")
+                    stages = Stages(*modules).run(backends, owner, unique(jpeg, n), f"p{n}.jpg")
                     if run:
                         times.setdefault((label, orientation), []).append(stages)
     medians = {
@@ -268,50 +272,62 @@ def labels_after_response(runs: int) -> tuple[float, float]:
 
 
 def peak_rss_mb(runs: int, against: str | None) -> float:
-    """VmHWM of a fresh process that uploads ``runs`` 12 MP photos through the API."""
-    with tempfile.NamedTemporaryFile(suffix=".jpg") as photo:
-        # Made here: making it takes far more memory than serving it.
-        photo.write(camera_like_jpeg())
-        photo.flush()
-        args = [sys.executable, __file__, "--rss-child", photo.name, "--runs", str(runs)]
+    """VmHWM of a fresh process that imports only the app (at ``against``, or this checkout)
+    and serves ``runs`` 12 MP photos through the API (bench/upload_rss.py)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        photos, tree = Path(tmp) / "photos", ROOT
+        photos.mkdir()
+        base = camera_like_jpeg()  # made here: making it takes far more memory than serving it
+        for n in range(runs):
+            (photos / f"m{n}.jpg").write_bytes(unique(base, n))
         if against:
-            args += ["--against", against]
+            tree = Path(tmp) / "tree"
+            tree.mkdir()
+            archive = subprocess.run(
+                ["git", "archive", against, "FlaskApp"], cwd=ROOT, check=True, capture_output=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        args = [sys.executable, str(ROOT / "bench" / "upload_rss.py"), str(tree), str(photos)]
         out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
     return float(out.split()[-1])
 
 
-def rss_child(photo: str, runs: int, against: str | None) -> None:
-    jpegs = [unique(Path(photo).read_bytes(), n) for n in range(runs)]
-    if against:
-        uploads.images = images_at(against)
-    with tempfile.TemporaryDirectory() as tmp:
-        app, backends, owner = app_in(Path(tmp))
-        from photogallery.services.auth.accounts import create_api_token
+# The allocator settings Deploy/bin/photos-web serves with: `export NAME="${NAME:-value}"`.
+_SERVED = re.compile(r'^export ((?:MALLOC|PILLOW)_\w+)="\$\{\1:-([^}]*)\}"', re.MULTILINE)
 
-        token = create_api_token(backends, owner)
-        client = app.test_client()
-        for n, jpeg in enumerate(jpegs):
-            answer = client.post(
-                "/api/photos",
-                data={"file": (io.BytesIO(jpeg), f"m{n}.jpg")},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            assert answer.status_code == 201, answer.get_json()
-    status = Path("/proc/self/status").read_text()
-    hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
-    print(int(hwm.split()[1]) / 1024)
+
+def served_allocator() -> dict[str, str]:
+    """glibc's and Pillow's memory settings of the served process (Deploy/bin/photos-web)."""
+    return dict(_SERVED.findall((ROOT / "Deploy" / "bin" / "photos-web").read_text()))
+
+
+def run_as_served(glibc_defaults: bool) -> None:
+    """Run again under the served process's allocator settings (read by glibc and Pillow at
+    start, so they cannot be changed in this process); without them for ``glibc_defaults``."""
+    served = served_allocator()
+    env = {k: v for k, v in os.environ.items() if k not in served}
+    if not glibc_defaults:
+        env.update(served)
+    if any(os.environ.get(k) != env.get(k) for k in served):
+        raise SystemExit(subprocess.run([sys.executable, *sys.argv], env=env).returncode)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--against", metavar="REV", help="also time images.py at this revision")
-    parser.add_argument("--rss-child", metavar="PHOTO", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--against", metavar="REV", help="also time images.py and uploads.py at this revision"
+    )
+    parser.add_argument(
+        "--glibc-defaults",
+        action="store_true",
+        help="without the allocator settings of Deploy/bin/photos-web (figures before 2026-12-03)",
+    )
     add_record_option(parser)
     args = parser.parse_args()
-    if args.rss_child:
-        rss_child(args.rss_child, args.runs, args.against)
-        return
+    run_as_served(args.glibc_defaults)
+    settings = {k: os.environ.get(k, "default") for k in served_allocator()}
+    print("allocator:", ", ".join(f"{k}={v}" for k, v in settings.items()))
     stages = stage_table(args.runs, args.against)
     now, rotated = stages["now, EXIF 1"], stages["now, EXIF 6"]
 
@@ -331,11 +347,12 @@ def main() -> None:
 
     rss = peak_rss_mb(min(args.runs, 10), None)
     print(
-        f"\nPeak RSS of a process serving {min(args.runs, 10)} uploads (no labeler): {rss:.0f} MiB"
+        f"\nPeak RSS of a fresh process that imports the app and serves {min(args.runs, 10)} "
+        f"uploads through the API (no labeler): {rss:.0f} MiB"
     )
     if args.against:
         before = peak_rss_mb(min(args.runs, 10), args.against)
-        print(f"  with images.py at {args.against}: {before:.0f} MiB")
+        print(f"  the app at {args.against}: {before:.0f} MiB")
 
     figures = [
         Figure("upload.total", now["total"], "ms"),

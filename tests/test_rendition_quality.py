@@ -6,7 +6,7 @@ import threading
 import pytest
 from PIL import Image
 
-from photogallery import images
+from photogallery import images, threads
 from tests.fixtures import renditions
 
 
@@ -63,7 +63,7 @@ def test_the_size_fitted_is_the_one_pillow_thumbnail_gives(size):
 
 def test_an_upload_never_waits_for_a_helper_thread_busy_with_another(photo_2000):
     release = threading.Event()
-    busy = images._Beside(release.wait, 30)  # the helper is stuck on someone else's work
+    busy = threads.Beside(release.wait, 30)  # the helper is stuck on someone else's work
     try:
         made = process(photo_2000)  # its halves and preview encode run on this thread
         assert (made.preview.width, made.preview.height) == (1600, 1200)

@@ -1,7 +1,7 @@
 """Walk an image file's structure without decoding it: size, frames, metadata, trailing bytes.
 
 Pillow reads what it needs and skips the rest. This walk looks at every chunk, segment or block
-header (1 MB of the file at a time, never the pixels), so an upload claiming 60,000 x 60,000
+header (64 KB of the file at a time, never the pixels), so an upload claiming 60,000 x 60,000
 pixels, holding thousands of frames, megabytes of text or another file after the image is seen
 before anything is decoded. JPEG, PNG, GIF and WebP; HEIC is left to Pillow (pillow-heif).
 """
@@ -17,7 +17,9 @@ from typing import BinaryIO
 # A real file has a few thousand pieces (PNG chunks, GIF sub-blocks, JPEG markers): a 50 MB GIF
 # of 255-byte sub-blocks has 200,000. Millions of 1-byte ones only exist to make a walk slow.
 MAX_PIECES = 500_000
-_WINDOW = 1 << 20
+# Under glibc's malloc each read this size reuses freed memory; from 128 KB on (the fixed mmap
+# threshold Deploy/bin/photos-web sets) it would be fresh pages: a 3 MB JPEG's walk, 1,000 faults.
+_WINDOW = 64 << 10
 _INFLATE_AT_MOST = 64 << 20  # to count a compressed text's size, never inflate more than this
 
 
@@ -57,7 +59,7 @@ def scan(fileobj: BinaryIO, content_type: str, *, metadata_limit: int) -> Layout
 
 
 class _Stream:
-    """Exact reads and skips over a seekable file, through a 1 MB window."""
+    """Exact reads and skips over a seekable file, through a 64 KB window."""
 
     def __init__(self, fileobj: BinaryIO) -> None:
         self.file = fileobj

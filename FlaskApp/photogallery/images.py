@@ -7,7 +7,6 @@ import math
 import struct
 import sys
 import unicodedata
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -27,7 +26,18 @@ from .image_limits import (
 )
 from .image_scan import Layout
 
-__all__ = ["KINDS", "DecodeBusy", "ImageRejected", "Limits", "ProcessedImage", "process", "sniff"]
+__all__ = [
+    "KINDS",
+    "DecodeBusy",
+    "ImageRejected",
+    "Inspected",
+    "Limits",
+    "ProcessedImage",
+    "inspect",
+    "process",
+    "render",
+    "sniff",
+]
 
 try:  # HEIC/HEIF (iPhone photos) through pillow-heif, when installed
     from pillow_heif import register_heif_opener
@@ -115,6 +125,14 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Inspected:
+    """An upload's type, proven by its bytes, and its layout, within the limits."""
+
+    content_type: str
+    layout: Layout
+
+
 def process(
     fileobj: BinaryIO,
     *,
@@ -122,17 +140,36 @@ def process(
     budget: DecodeBudget | None = None,
     strict: bool = True,
 ) -> ProcessedImage:
-    """Validate an uploaded image and make its preview and thumbnail (JPEG).
+    """Validate an uploaded image and make its preview and thumbnail (JPEG): inspect, render.
 
     ``budget`` is the process's decode budget (None: this decode is not shared). ``strict=False``
     skips the checks of the container (frames, metadata, trailing data, structure) for originals
     that were accepted earlier; the pixel limits always apply.
     """
+    inspected = inspect(fileobj, limits=limits, strict=strict)
+    return render(fileobj, inspected, limits=limits, budget=budget)
+
+
+def inspect(
+    fileobj: BinaryIO, *, limits: Limits = DEFAULT_LIMITS, strict: bool = True
+) -> Inspected:
+    """Sniff the type and check the declared layout against ``limits``; no pixel is decoded."""
     fileobj.seek(0)
     content_type = sniff(fileobj.read(32))
     if content_type is None:
         raise ImageRejected("is not a photo we can read (JPEG, PNG, WebP, GIF or HEIC)")
-    layout = _layout(fileobj, content_type, limits, strict)
+    return Inspected(content_type, _layout(fileobj, content_type, limits, strict))
+
+
+def render(
+    fileobj: BinaryIO,
+    inspected: Inspected,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    budget: DecodeBudget | None = None,
+) -> ProcessedImage:
+    """Decode an inspected image within the decode budget and make its renditions."""
+    content_type, layout = inspected.content_type, inspected.layout
     with reserved(budget, layout, content_type, limits, PREVIEW_SIZE):
         width, height, taken_at, camera, preview_img = _decode(
             fileobj, content_type, layout, limits
@@ -314,7 +351,7 @@ def _resize(
     half = _split_column(img.width, width)
     edge = half * img.width / width
     right_box = (edge, 0, img.width, img.height)
-    right = _Beside(_part, img, (width - half, height), resample, right_box, op)
+    right = threads.Beside(_part, img, (width - half, height), resample, right_box, op)
     try:
         left = _part(img, (half, height), resample, (0, 0, edge, img.height), op)
     finally:  # even on an error: the helper must be done with ``img`` before it is closed
@@ -359,21 +396,6 @@ def _place(op: Image.Transpose | None, x0: int, x1: int, width: int) -> tuple[in
     if op in (Image.Transpose.ROTATE_270, Image.Transpose.TRANSPOSE):  # columns become rows
         return 0, x0
     return 0, width - x1  # ROTATE_90, TRANSVERSE: and the first column the last row
-
-
-class _Beside:
-    """``fn(*args)`` begun on the process's helper thread. result() runs it on the calling
-    thread instead when the helper has not started it (busy with another upload), so a
-    request never waits in the helper's queue."""
-
-    def __init__(self, fn, *args) -> None:
-        self._fn, self._args = fn, args
-        self._future: Future = threads.pool("renditions", 1).submit(fn, *args)
-
-    def result(self):
-        if self._future.cancel():
-            return self._fn(*self._args)
-        return self._future.result()
 
 
 def _reduce_factor(side: int, size: int) -> int:
@@ -429,7 +451,7 @@ def _encode_both(preview: Image.Image) -> tuple[Rendition, Rendition]:
     the preview's encode, which holds the GIL while its resize does not."""
     if preview.width * preview.height < _SPLIT_PIXELS:
         return _encode(preview, PREVIEW_SIZE), _encode(preview, THUMBNAIL_SIZE)
-    encoding = _Beside(_encode, preview, PREVIEW_SIZE)
+    encoding = threads.Beside(_encode, preview, PREVIEW_SIZE)
     try:
         thumbnail = _encode(preview, THUMBNAIL_SIZE)
     finally:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _pools: dict[str, tuple[int, ThreadPoolExecutor]] = {}
@@ -21,3 +25,18 @@ def pool(name: str, workers: int) -> ThreadPoolExecutor:
                 ThreadPoolExecutor(workers, thread_name_prefix=name),
             )
         return made[1]
+
+
+class Beside(Generic[T]):
+    """``fn(*args)`` begun on the process's helper thread. result() runs it on the
+    calling thread instead when the helper has not started it (busy with another upload), so a
+    request never waits in the helper's queue."""
+
+    def __init__(self, fn: Callable[..., T], *args) -> None:
+        self._fn, self._args = fn, args
+        self._future: Future[T] = pool("helper", 1).submit(fn, *args)
+
+    def result(self) -> T:
+        if self._future.cancel():
+            return self._fn(*self._args)
+        return self._future.result()

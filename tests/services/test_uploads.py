@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from photogallery import images
 from photogallery.data.schema import photos
-from photogallery.services import uploads
-from photogallery.services.errors import UploadRejected
+from photogallery.services import early_original, uploads
+from photogallery.services.errors import DuplicateUpload, UploadRejected
 from photogallery.storage.base import StorageError
 from tests.conftest import photo_bytes, sqlite_app, stored_keys
 
@@ -57,14 +57,14 @@ def row_count(backends) -> int:
 
 
 def test_the_original_is_stored_while_the_renditions_are_made(site, monkeypatch):
-    (begun, _), real = watch_original(monkeypatch, site.store), images.process
+    (begun, _), real = watch_original(monkeypatch, site.store), images.render
     seen = []
 
-    def process(fileobj, **kwargs):
+    def render(fileobj, inspected, **kwargs):
         seen.append(begun.wait(5))  # sequential code would store it only after this returns
-        return real(fileobj, **kwargs)
+        return real(fileobj, inspected, **kwargs)
 
-    monkeypatch.setattr(images, "process", process)
+    monkeypatch.setattr(images, "render", render)
 
     photo = uploads.add_photo(site, 1, on_disk(photo_bytes(seed=3)), "cat.jpg")
 
@@ -92,3 +92,20 @@ def test_an_original_that_cannot_be_stored_fails_the_upload_and_leaves_nothing(s
 
     assert ended.is_set()
     assert stored_keys(site.store) == [] and row_count(site) == 0
+
+
+def test_the_helper_reads_the_upload_even_after_pillow_closed_it():
+    f = on_disk(b"the photo's bytes")
+    reader = early_original.separate_reader(f)
+    f.close()  # as Image.close() does to a file it refuses, while the hash may still be running
+
+    with reader:
+        assert reader.read() == b"the photo's bytes"
+
+
+def test_a_duplicate_is_found_before_its_decode(site, monkeypatch):
+    uploads.add_photo(site, 1, on_disk(photo_bytes(seed=6)), "cat.jpg")
+    monkeypatch.setattr(images, "render", lambda *a, **k: pytest.fail("decoded a duplicate"))
+
+    with pytest.raises(DuplicateUpload):
+        uploads.add_photo(site, 1, on_disk(photo_bytes(seed=6)), "again.jpg")

@@ -25,6 +25,23 @@ def test_copy_duplicates_the_bytes_under_a_new_key(store):
     assert store.exists("incoming/x")
 
 
+@pytest.mark.parametrize("kind", ["file", "in memory"])
+def test_a_save_stores_the_source_from_where_it_stands(store, tmp_path, kind):
+    body = bytes(range(256)) * 1000  # 256 KB: more than one chunk of the in-memory copy
+    if kind == "file":
+        (tmp_path / "upload").write_bytes(b"head" + body)
+        source = (tmp_path / "upload").open("rb")
+    else:
+        source = io.BytesIO(b"head" + body)
+    source.read(4)
+
+    with source:
+        store.save("u1/a/original.jpg", source, content_type="image/jpeg")
+
+    with store.open("u1/a/original.jpg") as f:
+        assert f.read() == body
+
+
 def test_copy_of_a_missing_object_raises_object_not_found(store):
     with pytest.raises(ObjectNotFound):
         store.copy("incoming/none", "u1/a.jpg", content_type="image/jpeg")

@@ -16,13 +16,19 @@ WORKERS = 4  # stores in flight at once per process; more uploads than that stor
 
 class PositionalReader(io.RawIOBase):
     """Reads a real file through its descriptor with ``os.pread``: its own position, so the
-    request thread may seek and read the same file (to decode it) at the same time. Closing it
-    leaves the descriptor, which belongs to the upload's file, open."""
+    request thread may seek and read the same file (to decode it) at the same time. It reads a
+    descriptor of its own (a dup): Pillow closes the upload's file when it refuses it, which
+    must not pull the file from under a helper still reading it."""
 
     def __init__(self, fd: int) -> None:
         super().__init__()
-        self._fd = fd
+        self._fd = os.dup(fd)
         self._at = 0
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
 
     def readable(self) -> bool:
         return True
