@@ -113,7 +113,8 @@ class Instance:
             "PHOTOS_USER": APP_USER,
             "HTTP_PORT": str(self.port),
             "SERVICE_MANAGER": "none",
-            "DRAIN_SECONDS": "3",
+            # 4 x the time HAProxy in test_failover needs to take an instance out
+            "DRAIN_SECONDS": "2",
             "READY_TIMEOUT": "60",
             **extra,
         }

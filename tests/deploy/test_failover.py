@@ -34,7 +34,7 @@ PHOTO_NUMBERS = itertools.count(1)  # every upload is a new photo (the same byte
 
 @dataclass
 class Balancer:
-    """HAProxy checking GET /ready every 500 ms: down after 2 failures, up after 2 passes."""
+    """HAProxy checking GET /ready every 250 ms: down after 2 failures, up after 2 passes."""
 
     port: int
     stats_port: int
@@ -74,7 +74,7 @@ backend web
     balance roundrobin
     option httpchk GET /ready
     http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
+    default-server inter 250ms fall 2 rise 2
     server a {host}:{a} check
     server b {host}:{b} check
 listen stats
@@ -305,7 +305,7 @@ def test_killing_one_instance_hard_fails_only_until_the_balancer_sees_it(
     report(capsys, "(c) one instance killed hard", load, time.monotonic() - started)
     acknowledged.extend(load.uploaded)
     # Requests sent to the dead instance fail (its nginx answers 502) until the balancer's health
-    # check takes it out (2 failed checks, 500 ms apart); from then on nothing fails.
+    # check takes it out (2 failed checks, 250 ms apart); from then on nothing fails.
     assert set(load.failures) <= {"gallery 502", "upload 502"}, load.failures
     assert all(t <= down_at + 0.5 for t in load.failed_at)
     assert load.total - len(load.failures) > 20
