@@ -51,6 +51,17 @@ def build_bundle(out_dir: Path, version: str) -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
+def restamp_bundle(bundle: Path, out_dir: Path, version: str) -> Path:
+    """``bundle`` as another release: its files under a new VERSION, as build_bundle.sh would
+    pack the same checkout (without packing it all again)."""
+    out_dir.mkdir(parents=True)
+    (out_dir / "VERSION").write_text(f"{version}\n")
+    copy = Path(shutil.copy(bundle, out_dir / f"photos-{version}.zip"))
+    subprocess.run(["zip", "-q", "-X", copy.name, "VERSION"], cwd=out_dir, check=True)
+    (out_dir / "VERSION").unlink()
+    return copy
+
+
 @dataclass
 class DeployWorld:
     """The AWS side of a deployment, served by local servers."""
@@ -228,8 +239,9 @@ def deploy_world(s3_server, sqs_server, mysql_admin, tmp_path_factory) -> Iterat
     }
     world = DeployWorld(s3_server, sqs_server, bucket, settings_path, ids, database)
     out = tmp_path_factory.mktemp("bundles")
-    for version in ("v1", "v2"):
-        world.add_bundle(build_bundle(out / version, f"test-{version}-{tag}"), version)
+    v1 = build_bundle(out / "v1", f"test-v1-{tag}")
+    world.add_bundle(v1, "v1")
+    world.add_bundle(restamp_bundle(v1, out / "v2", f"test-v2-{tag}"), "v2")
     yield world
     with mysql_admin.begin() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
