@@ -212,7 +212,15 @@ class Load:
 
     @property
     def total(self) -> int:
-        return sum(self.outcomes.values())
+        with self._lock:
+            return sum(self.outcomes.values())
+
+    def wait_for_requests(self, count: int = 20, timeout: float = 30) -> None:
+        """Until ``count`` more requests have been answered: the load runs at this point."""
+        target, deadline = self.total + count, time.monotonic() + timeout
+        while self.total < target:
+            assert time.monotonic() < deadline, f"the load stalled at {self.total} requests"
+            time.sleep(0.05)
 
 
 def report(capsys, name: str, load: Load, seconds: float) -> None:
@@ -258,10 +266,10 @@ def test_stopping_one_instance_gracefully_fails_no_request(
     a, _ = pair
     started = time.monotonic()
     with Load(balancer.url, person) as load:
-        time.sleep(1.5)
+        load.wait_for_requests()
         a.stop()  # SIGTERM: /ready 503, HAProxy drains it, requests in flight finish
         assert balancer.status("a") != "UP"
-        time.sleep(1.5)
+        load.wait_for_requests()
     report(capsys, "(a) graceful stop of one instance", load, time.monotonic() - started)
     acknowledged.extend(load.uploaded)
     assert load.total > 20 and load.uploaded
@@ -276,11 +284,11 @@ def test_rolling_update_to_a_new_bundle_fails_no_request(
     started = time.monotonic()
     with Load(balancer.url, person) as load:
         for instance, name in zip(pair, ("a", "b"), strict=True):
-            time.sleep(1)
+            load.wait_for_requests()  # some served by the instance updated before this one
             instance.install("v2")
             assert re.search(r"done: release test-v2-\w+ \(changed:\s*app", instance.last_output)
             balancer.wait_for(name, "UP")
-        time.sleep(1)
+        load.wait_for_requests()
     report(capsys, "(b) rolling update, one instance at a time", load, time.monotonic() - started)
     acknowledged.extend(load.uploaded)
     assert load.total > 20 and load.uploaded
@@ -297,7 +305,7 @@ def test_killing_one_instance_hard_fails_only_until_the_balancer_sees_it(
     a, _ = pair
     started = time.monotonic()
     with Load(balancer.url, person) as load:
-        time.sleep(1.5)
+        load.wait_for_requests()
         a.kill_hard()
         balancer.wait_for("a", "DOWN")
         down_at = time.monotonic()
