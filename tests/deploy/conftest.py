@@ -51,6 +51,17 @@ def build_bundle(out_dir: Path, version: str) -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
+def restamp_bundle(bundle: Path, out_dir: Path, version: str) -> Path:
+    """``bundle`` as another release: its files under a new VERSION, as build_bundle.sh would
+    pack the same checkout (without packing it all again)."""
+    out_dir.mkdir(parents=True)
+    (out_dir / "VERSION").write_text(f"{version}\n")
+    copy = Path(shutil.copy(bundle, out_dir / f"photos-{version}.zip"))
+    subprocess.run(["zip", "-q", "-X", copy.name, "VERSION"], cwd=out_dir, check=True)
+    (out_dir / "VERSION").unlink()
+    return copy
+
+
 @dataclass
 class DeployWorld:
     """The AWS side of a deployment, served by local servers."""
@@ -113,7 +124,8 @@ class Instance:
             "PHOTOS_USER": APP_USER,
             "HTTP_PORT": str(self.port),
             "SERVICE_MANAGER": "none",
-            "DRAIN_SECONDS": "3",
+            # 4 x the time HAProxy in test_failover needs to take an instance out
+            "DRAIN_SECONDS": "2",
             "READY_TIMEOUT": "60",
             **extra,
         }
@@ -130,10 +142,9 @@ class Instance:
         path = self.prefix / "run" / f"{name}.pid"
         try:
             pid = int(path.read_text())
-            os.kill(pid, 0)
         except (OSError, ValueError):
             return None
-        return pid
+        return pid if _alive(pid) else None
 
     def stop(self) -> None:
         """What `systemctl stop` does: TERM to photos-web (it drains), then nginx quits."""
@@ -156,14 +167,22 @@ class Instance:
             return 0
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A zombie has exited: photos-web and nginx are orphans that init
+    reaps, and this machine's init takes ~1.7 s to do it (kill(pid, 0) still succeeds till then)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"  # the state follows "(comm)"
+
+
 def _wait_gone(pid: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
+        if not _alive(pid):
             return
-        time.sleep(0.1)
+        time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
 
 
@@ -220,8 +239,9 @@ def deploy_world(s3_server, sqs_server, mysql_admin, tmp_path_factory) -> Iterat
     }
     world = DeployWorld(s3_server, sqs_server, bucket, settings_path, ids, database)
     out = tmp_path_factory.mktemp("bundles")
-    for version in ("v1", "v2"):
-        world.add_bundle(build_bundle(out / version, f"test-{version}-{tag}"), version)
+    v1 = build_bundle(out / "v1", f"test-v1-{tag}")
+    world.add_bundle(v1, "v1")
+    world.add_bundle(restamp_bundle(v1, out / "v2", f"test-v2-{tag}"), "v2")
     yield world
     with mysql_admin.begin() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {database}"))
@@ -245,9 +265,14 @@ def instances(deploy_world) -> Iterator[tuple[Instance, Instance]]:
                 done.result()
         yield made[0], made[1]
     finally:
-        for instance in made:
-            instance.stop()
-            shutil.rmtree(instance.prefix, ignore_errors=True)
+        # Together, as the fixture installed them: each stop drains for DRAIN_SECONDS.
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(_remove, made))
+
+
+def _remove(instance: Instance) -> None:
+    instance.stop()
+    shutil.rmtree(instance.prefix, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ PHOTO_NUMBERS = itertools.count(1)  # every upload is a new photo (the same byte
 
 @dataclass
 class Balancer:
-    """HAProxy checking GET /ready every 500 ms: down after 2 failures, up after 2 passes."""
+    """HAProxy checking GET /ready every 250 ms: down after 2 failures, up after 2 passes."""
 
     port: int
     stats_port: int
@@ -74,7 +74,7 @@ backend web
     balance roundrobin
     option httpchk GET /ready
     http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
+    default-server inter 250ms fall 2 rise 2
     server a {host}:{a} check
     server b {host}:{b} check
 listen stats
@@ -212,7 +212,15 @@ class Load:
 
     @property
     def total(self) -> int:
-        return sum(self.outcomes.values())
+        with self._lock:
+            return sum(self.outcomes.values())
+
+    def wait_for_requests(self, count: int = 20, timeout: float = 30) -> None:
+        """Until ``count`` more requests have been answered: the load runs at this point."""
+        target, deadline = self.total + count, time.monotonic() + timeout
+        while self.total < target:
+            assert time.monotonic() < deadline, f"the load stalled at {self.total} requests"
+            time.sleep(0.05)
 
 
 def report(capsys, name: str, load: Load, seconds: float) -> None:
@@ -258,10 +266,10 @@ def test_stopping_one_instance_gracefully_fails_no_request(
     a, _ = pair
     started = time.monotonic()
     with Load(balancer.url, person) as load:
-        time.sleep(1.5)
+        load.wait_for_requests()
         a.stop()  # SIGTERM: /ready 503, HAProxy drains it, requests in flight finish
         assert balancer.status("a") != "UP"
-        time.sleep(1.5)
+        load.wait_for_requests()
     report(capsys, "(a) graceful stop of one instance", load, time.monotonic() - started)
     acknowledged.extend(load.uploaded)
     assert load.total > 20 and load.uploaded
@@ -276,11 +284,11 @@ def test_rolling_update_to_a_new_bundle_fails_no_request(
     started = time.monotonic()
     with Load(balancer.url, person) as load:
         for instance, name in zip(pair, ("a", "b"), strict=True):
-            time.sleep(1)
+            load.wait_for_requests()  # some served by the instance updated before this one
             instance.install("v2")
             assert re.search(r"done: release test-v2-\w+ \(changed:\s*app", instance.last_output)
             balancer.wait_for(name, "UP")
-        time.sleep(1)
+        load.wait_for_requests()
     report(capsys, "(b) rolling update, one instance at a time", load, time.monotonic() - started)
     acknowledged.extend(load.uploaded)
     assert load.total > 20 and load.uploaded
@@ -297,7 +305,7 @@ def test_killing_one_instance_hard_fails_only_until_the_balancer_sees_it(
     a, _ = pair
     started = time.monotonic()
     with Load(balancer.url, person) as load:
-        time.sleep(1.5)
+        load.wait_for_requests()
         a.kill_hard()
         balancer.wait_for("a", "DOWN")
         down_at = time.monotonic()
@@ -305,7 +313,7 @@ def test_killing_one_instance_hard_fails_only_until_the_balancer_sees_it(
     report(capsys, "(c) one instance killed hard", load, time.monotonic() - started)
     acknowledged.extend(load.uploaded)
     # Requests sent to the dead instance fail (its nginx answers 502) until the balancer's health
-    # check takes it out (2 failed checks, 500 ms apart); from then on nothing fails.
+    # check takes it out (2 failed checks, 250 ms apart); from then on nothing fails.
     assert set(load.failures) <= {"gallery 502", "upload 502"}, load.failures
     assert all(t <= down_at + 0.5 for t in load.failed_at)
     assert load.total - len(load.failures) > 20
