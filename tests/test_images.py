@@ -350,3 +350,36 @@ def test_where_a_photo_was_taken_never_reaches_its_preview_or_thumbnail():
             assert not shown.getexif().get_ifd(0x8825) and "exif" not in shown.info
         assert b"GPS" not in rendition.data
     assert processed.camera == "Canon EOS R5"
+
+
+@pytest.mark.parametrize("memfd", [True, False], ids=["memfd", "temporary file"])
+def test_a_rendition_encodes_without_holding_the_gil(memfd, monkeypatch):
+    """The thumbnail is made beside the preview's encode (images._encode_both): that only
+    overlaps when the encode lets go of the GIL, which Pillow does into a real file, not a
+    BytesIO. With the switch interval at 10 s the main thread never gives the GIL up on its
+    own, so the other thread can run during the encode only if the encode itself releases it."""
+    import sys
+    import threading
+
+    if not memfd:  # as on a laptop without memfd_create (macOS)
+        monkeypatch.delattr(images.os, "memfd_create", raising=False)
+    big = Image.effect_noise((4000, 3000), 64).convert("RGB")
+    go, state = threading.Event(), {"encoding": False, "seen": None}
+
+    def watcher():
+        go.wait()
+        state["seen"] = state["encoding"]
+
+    other = threading.Thread(target=watcher)
+    other.start()
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(10)
+    try:
+        state["encoding"] = True
+        go.set()
+        images._encode(big, 4000)
+        state["encoding"] = False
+    finally:
+        sys.setswitchinterval(interval)
+        other.join()
+    assert state["seen"] is True

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import math
+import os
 import struct
 import sys
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -448,7 +449,7 @@ def _flatten(img: Image.Image) -> Image.Image:
 
 def _encode_both(preview: Image.Image) -> tuple[Rendition, Rendition]:
     """The preview and thumbnail renditions; for a large preview the thumbnail is made beside
-    the preview's encode, which holds the GIL while its resize does not."""
+    the preview's encode (both let go of the GIL: see ``_encode``)."""
     if preview.width * preview.height < _SPLIT_PIXELS:
         return _encode(preview, PREVIEW_SIZE), _encode(preview, THUMBNAIL_SIZE)
     encoding = threads.Beside(_encode, preview, PREVIEW_SIZE)
@@ -463,8 +464,18 @@ def _encode(img: Image.Image, size: int) -> Rendition:
     target = _fit(img.size, size)
     if target is not None:  # not split: reducing a box's part shifts its pixels
         img = img.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
-    buf = io.BytesIO()
-    # Baseline, not progressive: encoding a 1600 px preview is ~10x faster (measured 8 vs 79 ms).
-    # No comment: Pillow would copy the file's (a GIF's may be longer than a JPEG can hold).
-    img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False, comment=b"")
-    return Rendition(buf.getvalue(), img.width, img.height)
+    # Into a file with a descriptor, not a BytesIO: Pillow then encodes in one call that lets go
+    # of the GIL, so the thumbnail is made beside the preview (a BytesIO made them take turns:
+    # 8.4 against 5.1 ms for both at 12 MP). An in-memory file where the system has one.
+    with _scratch_file() as buf:
+        # Baseline, not progressive: a 1600 px preview encodes ~10x faster (8 vs 79 ms).
+        # No comment: Pillow would copy the file's (a GIF's may be longer than a JPEG holds).
+        img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=False, progressive=False, comment=b"")
+        buf.seek(0)
+        return Rendition(buf.read(), img.width, img.height)
+
+
+def _scratch_file() -> BinaryIO:
+    if hasattr(os, "memfd_create"):  # Linux
+        return os.fdopen(os.memfd_create("rendition", os.MFD_CLOEXEC), "w+b")
+    return tempfile.TemporaryFile()
