@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 
+from ..bounded import remember
+
 MAX_URLS = 20_000  # ~4 MB a process; a gallery page has ~100 URLs
 
 
@@ -26,7 +28,5 @@ class UrlMemo:
         if found is not None and found[0] == window:
             return found[1]
         url = sign()
-        if len(self._urls) >= self.limit:
-            self._urls.clear()  # cheaper than an LRU; the next page signs its URLs again
-        self._urls[what] = (window, url)
+        remember(self._urls, what, (window, url), self.limit)  # full: signed again
         return url

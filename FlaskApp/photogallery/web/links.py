@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from flask import Flask, has_request_context, request, url_for
 
+from ..bounded import remember
+
 MAX_LINKS = 4096  # ~1 MB; a gallery page has ~15 fixed links, plus one per search and cursor
 
 
@@ -21,14 +23,11 @@ def register(app: Flask) -> None:
             return url_for(endpoint, **values)
         try:
             key = (request.script_root, endpoint, *sorted(values.items()))
-            return links[key]
-        except KeyError:
-            link = url_for(endpoint, **values)
-            if len(links) >= MAX_LINKS:
-                links.clear()  # cheaper than an LRU; the next pages build their links again
-            links[key] = link
-            return link
+            link = links.get(key)
         except TypeError:  # a value that cannot be a key (a list): built every time
             return url_for(endpoint, **values)
+        if link is None:
+            link = remember(links, key, url_for(endpoint, **values), MAX_LINKS)
+        return link
 
     app.jinja_env.globals["url_for"] = template_url_for

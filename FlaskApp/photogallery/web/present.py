@@ -10,6 +10,7 @@ from typing import ClassVar
 from jinja2.filters import do_urlencode  # the template's own |urlencode: the same links
 from markupsafe import Markup
 
+from ..bounded import remember
 from ..data.models import Photo, PhotoLabel
 
 ALT_LABELS = 3  # the most confident labels make the alt text of an undescribed photo
@@ -59,11 +60,7 @@ class ChipLinks:
         found = self._by_labels.get(key)
         if found is not None and found[0] is labels:
             return found[1]
-        chips = self._first_chips(labels)
-        if len(self._by_labels) >= MAX_CHIPS:
-            self._by_labels.clear()
-        self._by_labels[key] = (labels, chips)
-        return chips
+        return remember(self._by_labels, key, (labels, self._first_chips(labels)), MAX_CHIPS)[1]
 
     def _first_chips(self, labels: Sequence[PhotoLabel]) -> Markup:
         folded = {p.casefold() for lb in labels for p in lb.parents}
@@ -80,9 +77,7 @@ class ChipLinks:
         if chip is None:
             link = f"{self.search_url}?{do_urlencode({'q': name})}"
             chip = Markup('<a class="chip" href="{}">{}</a>').format(link, name)
-            if len(self._chips) >= MAX_CHIPS:
-                self._chips.clear()  # cheaper than an LRU; the next page builds its chips again
-            self._chips[(self.search_url, name)] = chip
+            remember(self._chips, (self.search_url, name), chip, MAX_CHIPS)
         return chip
 
 
